@@ -1,0 +1,1 @@
+"""The ``restrl-eval`` command line (click). One module per command, loaded lazily."""

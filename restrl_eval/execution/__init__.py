@@ -1,0 +1,7 @@
+"""Sandboxed execution of untrusted programs: one executor for evaluation, rewards and search."""
+from restrl_eval.execution.executor import Executor, SandboxUnavailable
+from restrl_eval.execution.sandbox import SandboxReport
+from restrl_eval.execution.types import ExecResult, Job, Limits, Profile, Status, TestOutcome
+
+__all__ = ["Executor", "SandboxUnavailable", "SandboxReport", "ExecResult", "Job", "Limits", "Profile",
+           "Status", "TestOutcome"]

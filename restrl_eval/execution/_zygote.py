@@ -1,0 +1,318 @@
+"""The long-lived worker inside the sandbox: fork one child per job (stdlib only).
+
+Why a zygote: a fresh ``python`` (plus bwrap) per program costs ~10-40 ms and a
+numpy import ~100 ms more; forking an already-warm interpreter costs ~1-2 ms. The
+zygote reads length-prefixed JSON frames from the harness, forks a child per job,
+enforces the wall-clock limit from outside the child (group kill, then a sweep of
+every other process in the sandbox's pid namespace so no orphan survives), collects
+capped output, and answers with a plain JSON report. It never interprets the
+program's messages: the harness does, in the trusted process.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+
+_HDR = struct.Struct(">I")
+
+
+def _read_exact(fd, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_frame(fd):
+    hdr = _read_exact(fd, 4)
+    if hdr is None:
+        return None
+    body = _read_exact(fd, _HDR.unpack(hdr)[0])
+    return None if body is None else json.loads(body)
+
+
+def write_frame(fd, obj):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    data = memoryview(_HDR.pack(len(body)) + body)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+class _Capture:
+    """Keeps the head and the tail of a stream, counts the rest."""
+
+    def __init__(self, limit):
+        self.limit, self.head, self.tail, self.total = limit, bytearray(), bytearray(), 0
+
+    def add(self, data):
+        self.total += len(data)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > self.limit:
+                del self.tail[: len(self.tail) - self.limit]
+
+    def text(self):
+        if not self.tail:
+            return self.head.decode("utf-8", "replace")
+        skipped = self.total - len(self.head) - len(self.tail)
+        mid = "\n...[%d bytes skipped]...\n" % skipped if skipped else ""
+        return self.head.decode("utf-8", "replace") + mid + self.tail.decode("utf-8", "replace")
+
+
+def _safe_name(name):
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and ".." not in parts and "" not in parts
+
+
+def _prepare_workdir(base, n, files):
+    wd = os.path.join(base, "job%d" % n)
+    os.mkdir(wd, 0o700)
+    for name, content in (files or {}).items():
+        if not _safe_name(name):
+            raise ValueError("bad file name %r" % name)
+        path = os.path.join(wd, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+    return wd
+
+
+def _remove_tree(path):
+    def fix(func, p, exc):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=fix)
+
+
+class Zygote:
+    def __init__(self, config):
+        self.cfg = config
+        self.n = 0
+        self.base = config.get("workdir", "/tmp")
+        self.sweep = config.get("sweep", False)  # kill(-1) is safe only inside a pid namespace
+        self.seccomp_on = config.get("seccomp", False) and seccomp_supported()  # noqa: F821
+        self.protected = tuple(p for p in (1, os.getpid()) if p != 0)
+        self.drop_uid = config.get("drop_uid")
+
+    def run_job(self, job):
+        self.n += 1
+        lim = job["limits"]
+        try:
+            wd = _prepare_workdir(self.base, self.n, job.get("files"))
+        except (OSError, ValueError) as exc:
+            return {"sandbox_error": "workdir: %s" % exc}
+        if self.drop_uid is not None:
+            for root, dirs, names in os.walk(wd):
+                for p in [root] + [os.path.join(root, x) for x in names]:
+                    os.chown(p, self.drop_uid, self.drop_uid)
+        stdin_data = job.get("stdin", "").encode()
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        msg_r, msg_w = os.pipe()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            child_main(job, (in_r, out_w, err_w, msg_w), wd, self.seccomp_on, self.protected, self.drop_uid)  # noqa: F821
+        for fd in (in_r, out_w, err_w, msg_w):
+            os.close(fd)
+        try:
+            report = self._supervise(pid, t0, lim, stdin_data, in_w, out_r, err_r, msg_r)
+        finally:
+            for fd in (in_w, out_r, err_r, msg_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            if self.sweep:
+                try:
+                    os.kill(-1, signal.SIGKILL)  # every other process in our pid namespace
+                except OSError:
+                    pass
+            _remove_tree(wd)
+        return report
+
+    def _supervise(self, pid, t0, lim, stdin_data, in_w, out_r, err_r, msg_r):
+        out, err = _Capture(int(lim["output_bytes"])), _Capture(int(lim["output_bytes"]))
+        msg = bytearray()
+        msg_cap = int(lim["message_bytes"])
+        msg_overflow = False
+        deadline = t0 + float(lim["timeout_s"])
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        poller = select.poll()
+        readers = {out_r: out, err_r: err, msg_r: None}
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        pending = memoryview(stdin_data)
+        if pending:
+            os.set_blocking(in_w, False)
+            poller.register(in_w, select.POLLOUT)
+        else:
+            os.close(in_w)
+            in_w = -1
+        timed_out = exited = False
+        status = rusage = None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            events = poller.poll(min(left, 0.5) * 1000 if pidfd is not None else min(left, 0.005) * 1000)
+            for fd, ev in events:
+                if fd == pidfd:
+                    exited = True
+                elif fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[:65536]):]
+                    except OSError:
+                        pending = pending[:0]
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                else:
+                    data = os.read(fd, 65536) if ev & (select.POLLIN | select.POLLHUP) else b""
+                    if not data:
+                        poller.unregister(fd)
+                        continue
+                    if fd == msg_r:
+                        if len(msg) + len(data) > msg_cap:
+                            msg_overflow = True
+                        else:
+                            msg += data
+                    else:
+                        readers[fd].add(data)
+            if pidfd is None:
+                wpid, status, rusage = os.wait4(pid, os.WNOHANG)
+                exited = wpid != 0
+            if exited:
+                break
+        if in_w != -1:
+            os.close(in_w)
+        if timed_out:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if status is None:
+            _, status, rusage = os.wait4(pid, 0)
+        wall = time.monotonic() - t0
+        if pidfd is not None:
+            os.close(pidfd)
+        # drain what the child wrote before it ended (descendants may still hold the pipes)
+        for fd, cap in readers.items():
+            os.set_blocking(fd, False)
+            for _ in range(64):
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not data:
+                    break
+                if cap is None:
+                    if len(msg) + len(data) > msg_cap:
+                        msg_overflow = True
+                    else:
+                        msg += data
+                else:
+                    cap.add(data)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # leftovers of the job's own group
+        except OSError:
+            pass
+        return {
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "timed_out": timed_out,
+            "wall_s": wall,
+            "cpu_s": rusage.ru_utime + rusage.ru_stime,
+            "maxrss_kb": rusage.ru_maxrss,
+            "stdout": out.text(),
+            "stderr": err.text(),
+            "stdout_bytes": out.total,
+            "stderr_bytes": err.total,
+            "messages": msg.decode("utf-8", "replace"),
+            "message_overflow": msg_overflow,
+        }
+
+
+def _self_test_seccomp():
+    """Fork a probe that installs the strict filter and tries to fork: EPERM means active."""
+    if not seccomp_supported():  # noqa: F821
+        return False
+    pid = os.fork()
+    if pid == 0:
+        try:
+            install_filter(build_filter("strict", os.getpid()))  # noqa: F821
+            try:
+                p = os.fork()
+            except PermissionError:
+                os._exit(0)
+            if p == 0:
+                os._exit(0)
+            os._exit(3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def main(config):
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    try:
+        import ctypes as _ct
+        _ct.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: children cannot read our memory/fds
+    except Exception:
+        pass
+    preloaded = []
+    for mod in config.get("preload", ()):
+        try:
+            __import__(mod)
+            preloaded.append(mod)
+        except Exception:
+            pass
+    seccomp_ok = config.get("seccomp", False) and _self_test_seccomp()
+    config["seccomp"] = seccomp_ok
+    zyg = Zygote(config)
+    write_frame(proto_out, {
+        "op": "ready", "pid": os.getpid(), "uid": os.getuid(), "euid": os.geteuid(),
+        "seccomp": seccomp_ok, "preloaded": preloaded, "python": sys.version.split()[0],
+    })
+    while True:
+        job = read_frame(proto_in)
+        if job is None:
+            return
+        try:
+            report = zyg.run_job(job)
+        except Exception as exc:  # a zygote fault is the sandbox's, never the program's
+            report = {"sandbox_error": "%s: %s" % (type(exc).__name__, exc)}
+        report["id"] = job.get("id")
+        write_frame(proto_out, report)
