@@ -73,14 +73,16 @@ def _set_limits(limits, profile):
         setl(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
-def child_main(job, fds, workdir, seccomp_on, protected_pids, drop_uid=None):
-    """Never returns. ``fds``: (stdin_r, stdout_w, stderr_w, channel_w) for fds 0..3."""
+def child_main(job, fds, workdir, filters, drop_uid=None, max_fd=1024):
+    """Never returns. ``fds``: (stdin_r, stdout_w, stderr_w, channel_w) for fds 0..3.
+    ``filters``: profile -> PreparedFilter, or None when seccomp is unavailable.
+    ``max_fd``: the zygote's open-file soft limit, above which no fd can be open."""
     code = 70
     try:
         os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(4, 65536)
+        os.closerange(4, max_fd)
         if drop_uid is not None:  # fallback mode as root: become an unprivileged user
             os.setgroups([])
             os.setresgid(drop_uid, drop_uid, drop_uid)
@@ -94,13 +96,9 @@ def child_main(job, fds, workdir, seccomp_on, protected_pids, drop_uid=None):
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace", write_through=False)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True)
         _set_limits(job["limits"], job["profile"])
-        try:
-            import ctypes as _ct
-            _ct.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE=1: /proc/self usable again
-        except Exception:
-            pass
-        if seccomp_on:
-            install_filter(build_filter(job["profile"], os.getpid(), protected_pids))  # noqa: F821
+        _libc.prctl(4, 1, 0, 0, 0)  # noqa: F821  PR_SET_DUMPABLE=1: /proc/self usable again
+        if filters is not None:
+            filters[job["profile"]].install(os.getpid())
         rt = _Restrl(job["program"], job.get("payload"), 3)
         code = _run(job, rt)
     except BaseException:
@@ -124,6 +122,7 @@ def _run(job, rt):
     try:
         if driver is None:
             rt.run_program()
+            _join_threads()  # a script ends when its last non-daemon thread does
         else:
             exec(compile(driver, "<driver>", "exec"), {"__name__": "__restrl_driver__", "restrl": rt, "__builtins__": builtins})
     except SystemExit as exc:
@@ -143,6 +142,14 @@ def _run(job, rt):
         return 1
     _finish(rt)
     return 0
+
+
+def _join_threads():
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
 
 
 def _finish(rt):

@@ -162,14 +162,40 @@ class _SockFprog(ctypes.Structure):
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
-_libc = None
+_PID_MARK = 0x7A5EC0DE  # placeholder for the child's pid in prepared filters
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _k(value):
+    return struct.pack("I", value & 0xFFFFFFFF)
+
+
+class PreparedFilter:
+    """A filter built once in the zygote, ready to install in a child in microseconds.
+
+    Why: building the program and touching ctypes for the first time in a freshly forked
+    child costs ~0.5 ms of page faults; patching the child's pid into prepared bytes and
+    one prctl costs ~0.05 ms. The template embeds a placeholder pid that ``install``
+    replaces (both as pid and as -pid, the process group form).
+    """
+
+    def __init__(self, profile, protected_pids=()):
+        self.template = build_filter(profile, _PID_MARK, protected_pids)
+        self.buf = ctypes.create_string_buffer(len(self.template))
+        self.fprog = _SockFprog(len(self.template) // 8, ctypes.cast(self.buf, ctypes.c_void_p))
+        self.ref = ctypes.byref(self.fprog)
+
+    def install(self, pid):
+        code = self.template.replace(_k(_PID_MARK), _k(pid)).replace(_k(-_PID_MARK), _k(-pid))
+        ctypes.memmove(self.buf, code, len(code))
+        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, self.ref, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
 
 def install_filter(program):
-    """Install ``program`` on the calling thread's process. Irreversible. Raises OSError."""
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
+    """Install ``program`` (bytes) on the calling process. Irreversible. Raises OSError."""
     buf = ctypes.create_string_buffer(program, len(program))
     prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
     if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

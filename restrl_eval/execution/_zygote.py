@@ -10,6 +10,7 @@ program's messages: the harness does, in the trusted process.
 """
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -106,9 +107,12 @@ class Zygote:
         self.n = 0
         self.base = config.get("workdir", "/tmp")
         self.sweep = config.get("sweep", False)  # kill(-1) is safe only inside a pid namespace
-        self.seccomp_on = config.get("seccomp", False) and seccomp_supported()  # noqa: F821
-        self.protected = tuple(p for p in (1, os.getpid()) if p != 0)
+        protected = (1, os.getpid())
+        self.filters = None
+        if config.get("seccomp", False) and seccomp_supported():  # noqa: F821
+            self.filters = {p: PreparedFilter(p, protected) for p in ("strict", "permissive")}  # noqa: F821
         self.drop_uid = config.get("drop_uid")
+        self.max_fd = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 65536)
 
     def run_job(self, job):
         self.n += 1
@@ -129,7 +133,7 @@ class Zygote:
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            child_main(job, (in_r, out_w, err_w, msg_w), wd, self.seccomp_on, self.protected, self.drop_uid)  # noqa: F821
+            child_main(job, (in_r, out_w, err_w, msg_w), wd, self.filters, self.drop_uid, self.max_fd)  # noqa: F821
         for fd in (in_r, out_w, err_w, msg_w):
             os.close(fd)
         try:
@@ -287,11 +291,7 @@ def main(config):
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
-    try:
-        import ctypes as _ct
-        _ct.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: children cannot read our memory/fds
-    except Exception:
-        pass
+    _libc.prctl(4, 0, 0, 0, 0)  # noqa: F821  PR_SET_DUMPABLE=0: children cannot read our memory/fds
     preloaded = []
     for mod in config.get("preload", ()):
         try:

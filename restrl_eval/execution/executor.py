@@ -10,6 +10,7 @@ Verdict status is decided here, in the trusted process, from the zygote's raw re
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from restrl_eval.execution.worker import Worker, WorkerDied
 log = logging.getLogger(__name__)
 
 _TEST_STATUSES = {"pass", "fail", "error", "timeout"}
+_WORKER_IDS = itertools.count(1)  # process-wide: worker (and cgroup) names never repeat
 _OOM_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 
 
@@ -80,7 +82,7 @@ class Executor:
             preloaded=tuple(info.get("preloaded", ())), warnings=tuple(warnings),
         )
         if self.report.level != "full":
-            for w in warnings or [f"sandbox level {self.report.level}"]:
+            for w in warnings:
                 log.warning("restrl sandbox: %s", w)
             log.warning("restrl sandbox level: %s", self.report.level)
         with cf.ThreadPoolExecutor(self.n_workers) as pool:
@@ -123,9 +125,7 @@ class Executor:
         return SANDBOX_UID
 
     def _spawn(self) -> Worker:
-        with self._lock:
-            self._counter += 1
-            name = f"restrl-{os.getpid()}-{self._counter}"
+        name = f"restrl-{os.getpid()}-{next(_WORKER_IDS)}"
         w = Worker(name, bwrap=self._bwrap, seccomp=self._seccomp_wanted, preload=self.preload,
                    tmpfs_mb=self._tmpfs_mb, max_pids=self._max_pids, etc_dir=self._etc,
                    use_cgroup=self._use_cgroup, drop_uid=self._drop_uid)

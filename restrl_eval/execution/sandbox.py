@@ -130,8 +130,6 @@ class PidsCgroup:
     def __init__(self, root: Path, name: str, limit: int) -> None:
         self.path = root / name
         self.path.mkdir(exist_ok=True)
-        if root.name != "pids":  # v2: enable pids for children of root if needed
-            pass
         (self.path / "pids.max").write_text(str(limit))
 
     @property
@@ -139,21 +137,46 @@ class PidsCgroup:
         return str(self.path / "cgroup.procs")
 
     def remove(self) -> None:
+        """Kill whatever is left in the cgroup, then remove it (retrying while the kernel
+        finishes tearing the processes down)."""
+        import time
+
+        for _ in range(50):
+            try:
+                for pid in (self.path / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), 9)
+                    except OSError:
+                        pass
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.02)
+        log.warning("could not remove cgroup %s", self.path)
+
+
+def _remove_stale(root: Path) -> None:
+    """Remove empty cgroups left by harness processes that died without cleaning up."""
+    for d in root.glob("restrl-*-*"):
         try:
-            for pid in (self.path / "cgroup.procs").read_text().split():
-                try:
-                    os.kill(int(pid), 9)
-                except OSError:
-                    pass
-            self.path.rmdir()
-        except OSError:
-            pass
+            owner = int(d.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if owner != os.getpid() and not Path(f"/proc/{owner}").exists():
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 def pids_cgroup(name: str, limit: int) -> PidsCgroup | None:
     root = _pids_cgroup_root()
     if root is None:
         return None
+    if name.endswith("-1"):
+        _remove_stale(root)
     try:
         return PidsCgroup(root, name, limit)
     except OSError as exc:
@@ -184,6 +207,7 @@ def bwrap_command(bwrap: str, tmpfs_mb: int, fd_binds: dict[str, int]) -> list[s
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
         "--dir", "/tmp/w",
+        "--remount-ro", "/",  # the sandbox's own root tmpfs: nothing outside /tmp is writable
         "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "HOME", "/tmp/w",

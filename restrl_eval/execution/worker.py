@@ -101,7 +101,11 @@ class Worker:
         self._in = self.proc.stdin.fileno()
         self._out = self.proc.stdout.fileno()
         self.jobs_done = 0
-        ready = self._read_frame(time.monotonic() + 60)
+        try:
+            ready = self._read_frame(time.monotonic() + 60)
+        except WorkerDied:
+            self.kill()
+            raise
         if not isinstance(ready, dict) or ready.get("op") != "ready":
             self.kill()
             raise WorkerDied(f"worker {name} did not start: {ready!r}")
