@@ -139,3 +139,19 @@ def test_doctor_names_fallback():
     res = CliRunner().invoke(cli, ["doctor", "--sandbox", "process"])
     assert res.exit_code == 0, res.output
     assert "fallback to a plain subprocess worker" in res.output and "sandbox level: process:" in res.output
+
+
+def test_doctor_on_a_machine_without_bwrap(tmp_path):
+    """With no bwrap on PATH, auto mode says so loudly and names the fallback."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PATH": str(tmp_path)}  # an empty directory: no bwrap to find
+    res = subprocess.run([sys.executable, "-m", "restrl_eval.cli.main", "doctor"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "MISSING  not available: fallback to a plain subprocess worker" in res.stdout
+    assert "bubblewrap unavailable" in res.stderr
+    strict = subprocess.run([sys.executable, "-m", "restrl_eval.cli.main", "doctor", "--sandbox", "bwrap"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert strict.returncode != 0 and "bubblewrap (bwrap) is not installed" in strict.stderr

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from restrl_eval.execution.sandbox import SANDBOX_UID, SandboxReport, _pids_cgroup_root, find_bwrap, python_dirs
 from restrl_eval.execution.types import ExecResult, Job, Status, TestOutcome
-from restrl_eval.execution.worker import Worker, WorkerDied
+from restrl_eval.execution.worker import Worker, WorkerDied, encode_job
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,10 @@ class Executor:
         if self._closed:
             raise RuntimeError("executor is closed")
         jobs = list(jobs)
+        bodies = [encode_job(job) for job in jobs]  # a caller's bad payload fails here, before any run
         results: list[ExecResult | None] = [None] * len(jobs)
         with cf.ThreadPoolExecutor(self.n_workers) as pool:
-            futs = {pool.submit(self._run_one, job): i for i, job in enumerate(jobs)}
+            futs = {pool.submit(self._run_one, job, body): i for i, (job, body) in enumerate(zip(jobs, bodies))}
             for fut in cf.as_completed(futs):
                 res = fut.result()
                 results[futs[fut]] = res
@@ -152,12 +153,12 @@ class Executor:
                     progress(res)
         return results  # type: ignore[return-value]
 
-    def _run_one(self, job: Job) -> ExecResult:
+    def _run_one(self, job: Job, body: bytes) -> ExecResult:
         deaths: list[str] = []
         for _attempt in range(2):
             worker = self._idle.get()
             try:
-                report = worker.run(job, self._next_id())
+                report = worker.run(job, self._next_id(), body)
             except WorkerDied as exc:
                 deaths.append(str(exc))
                 worker.kill()

@@ -21,13 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from restrl_eval.execution.sandbox import PidsCgroup, bwrap_command, pids_cgroup, python_dirs
-from restrl_eval.execution.types import Job
+from restrl_eval.execution.types import Job, Profile
 
 log = logging.getLogger(__name__)
 
 _HDR = struct.Struct(">I")
 _MAX_FRAME = 64 * 1024 * 1024
 _SOURCES = ("_seccomp.py", "_child.py", "_zygote.py")
+
+
+def encode_job(job: Job) -> bytes:
+    """The job frame's body, without its id (``Worker.run`` splices the id in, so a job
+    is serialized once however often it is retried). Raises TypeError/ValueError for a
+    payload JSON cannot carry: a caller's bug, reported before any worker is involved."""
+    limits = asdict(job.limits)
+    limits["cpu_s"] = job.limits.effective_cpu_s()
+    frame = {
+        "program": job.program, "driver": job.driver, "payload": job.payload,
+        "stdin": job.stdin, "files": dict(job.files), "limits": limits, "profile": Profile(job.profile).value,
+    }
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False).encode()
 
 
 class WorkerDied(RuntimeError):
@@ -136,8 +149,7 @@ class Worker:
         except ValueError as exc:
             raise WorkerDied(f"worker {self.name} sent a malformed frame: {exc}") from None
 
-    def _write_frame(self, obj: Any) -> None:
-        body = json.dumps(obj, separators=(",", ":")).encode()
+    def _write_body(self, body: bytes) -> None:
         try:
             os.write(self._in, _HDR.pack(len(body)))
             view = memoryview(body)
@@ -147,14 +159,9 @@ class Worker:
             raise WorkerDied(f"worker {self.name} cannot take jobs: {exc}") from None
 
     # -- jobs ------------------------------------------------------------------------------
-    def run(self, job: Job, job_id: int) -> dict[str, Any]:
-        limits = asdict(job.limits)
-        limits["cpu_s"] = job.limits.effective_cpu_s()
-        frame = {
-            "id": job_id, "program": job.program, "driver": job.driver, "payload": job.payload,
-            "stdin": job.stdin, "files": dict(job.files), "limits": limits, "profile": job.profile.value,
-        }
-        self._write_frame(frame)
+    def run(self, job: Job, job_id: int, body: bytes | None = None) -> dict[str, Any]:
+        body = encode_job(job) if body is None else body
+        self._write_body(b'{"id":%d,' % job_id + body[1:])
         # the zygote enforces the job's wall limit; this outer deadline catches a stuck zygote
         deadline = time.monotonic() + job.limits.timeout_s + 10 + len(job.stdin) / 1e6
         report = self._read_frame(deadline)
