@@ -112,7 +112,18 @@ def test_dead_worker_is_replaced_and_job_retried():
         r = ex.run(Job("import time\ntime.sleep(1.0)\nprint('done')", limits=Limits(timeout_s=5)))
         assert r.status is Status.PASS and r.stdout == "done\n"
         assert not worker.alive() and len(ex._all) == 2
+        time.sleep(0.5)  # a replacement started from a short-lived thread would die by now
+        assert ex._all[1].alive()
         assert ex.run(Job("print(2)")).stdout == "2\n"
+
+
+def test_every_worker_stays_alive_and_is_used():
+    with make_executor(workers=2) as ex:
+        res = ex.run_many([Job("import os, time\ntime.sleep(0.3)\nprint(os.getppid())")] * 4)
+        time.sleep(0.5)
+        assert len(ex._all) == 2 and all(w.alive() for w in ex._all)
+        assert all(w.jobs_done == 2 for w in ex._all), [w.jobs_done for w in ex._all]
+        assert all(r.status is Status.PASS for r in res)
 
 
 def test_permissive_profile_allows_processes(ex):

@@ -69,6 +69,11 @@ class Executor:
         self._lock = threading.Lock()
         self._counter = 0
         self._closed = False
+        # bwrap --die-with-parent ties each worker to the THREAD that started it (PDEATHSIG),
+        # so workers are only ever started from these long-lived threads, never from a
+        # short-lived one (a run_many pool thread, say): its exit would kill the worker.
+        self._spawner = cf.ThreadPoolExecutor(self.n_workers, thread_name_prefix="restrl-spawn")
+        self._threads = cf.ThreadPoolExecutor(self.n_workers, thread_name_prefix="restrl-run")
         first = self._spawn()
         self._idle.put(first)
         info = first.info
@@ -85,9 +90,8 @@ class Executor:
             for w in warnings:
                 log.warning("restrl sandbox: %s", w)
             log.warning("restrl sandbox level: %s", self.report.level)
-        with cf.ThreadPoolExecutor(self.n_workers) as pool:
-            for w in pool.map(lambda _: self._spawn(), range(self.n_workers - 1)):
-                self._idle.put(w)
+        for w in [self._spawner.submit(self._start_worker) for _ in range(self.n_workers - 1)]:
+            self._idle.put(w.result())
 
     # -- setup -------------------------------------------------------------------------------
     @staticmethod
@@ -125,6 +129,9 @@ class Executor:
         return SANDBOX_UID
 
     def _spawn(self) -> Worker:
+        return self._spawner.submit(self._start_worker).result()
+
+    def _start_worker(self) -> Worker:
         name = f"restrl-{os.getpid()}-{next(_WORKER_IDS)}"
         w = Worker(name, bwrap=self._bwrap, seccomp=self._seccomp_wanted, preload=self.preload,
                    tmpfs_mb=self._tmpfs_mb, max_pids=self._max_pids, etc_dir=self._etc,
@@ -144,13 +151,12 @@ class Executor:
         jobs = list(jobs)
         bodies = [encode_job(job) for job in jobs]  # a caller's bad payload fails here, before any run
         results: list[ExecResult | None] = [None] * len(jobs)
-        with cf.ThreadPoolExecutor(self.n_workers) as pool:
-            futs = {pool.submit(self._run_one, job, body): i for i, (job, body) in enumerate(zip(jobs, bodies))}
-            for fut in cf.as_completed(futs):
-                res = fut.result()
-                results[futs[fut]] = res
-                if progress is not None:
-                    progress(res)
+        futs = {self._threads.submit(self._run_one, job, body): i for i, (job, body) in enumerate(zip(jobs, bodies))}
+        for fut in cf.as_completed(futs):
+            res = fut.result()
+            results[futs[fut]] = res
+            if progress is not None:
+                progress(res)
         return results  # type: ignore[return-value]
 
     def _run_one(self, job: Job, body: bytes) -> ExecResult:
@@ -192,10 +198,12 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        self._threads.shutdown(wait=True)
         with self._lock:
             workers, self._all = self._all, []
         for w in workers:
             w.close()
+        self._spawner.shutdown(wait=True)
         if self._etc:
             shutil.rmtree(self._etc, ignore_errors=True)
 
