@@ -1,0 +1,41 @@
+"""``restrl-eval evaluate``: judge a samples file on a benchmark (thin shell over
+``restrl_eval.evaluate``; every decision lives in the library)."""
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--bench", "bench", required=True, help="Benchmark name (humaneval, humaneval+, mbpp, mbpp+, ...).")
+@click.option("--samples", required=True, type=click.Path(), help="Samples JSONL (task_id + solution|completion), "
+              "a folder of them, or evalplus' folder layout.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: next to the samples, '<name>_eval'). Reruns resume.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Sandbox workers (default: half the cores).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="RESTRL_DATA_DIR",
+              help="Folder with the pinned release files (default: shipped with the package).")
+@click.option("--apps-path", type=click.Path(), default=None, help="APPS data (APPS benchmarks only).")
+@click.option("--apps-compat", type=click.Choice(["reference", "fixed"]), default=None,
+              help="APPS harness semantics (APPS benchmarks only).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None, data_dir: str | None,
+             apps_path: str | None, apps_compat: str | None, no_progress: bool) -> None:
+    """Judge SAMPLES on BENCH; write verdicts.jsonl, eval_results.json and summary.json."""
+    from restrl_eval.benchmarks import BenchmarkError
+    from restrl_eval.evaluate import EvaluateError, evaluate as run_evaluate, summary_table
+    from restrl_eval.registry import RegistryError
+
+    options = {k: v for k, v in (("data_dir", data_dir), ("apps_path", apps_path), ("apps_compat", apps_compat))
+               if v is not None}
+    try:
+        result = run_evaluate(bench, samples, out_dir=out_dir, workers=workers, options=options,
+                              progress=not no_progress)
+    except RegistryError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--bench'") from None
+    except (EvaluateError, BenchmarkError) as exc:
+        raise click.ClickException(str(exc)) from None
+    s = result.summary
+    click.echo(summary_table(s))
+    extra = f", skipped: {sum(s['skipped'].values())}" if s["skipped"] else ""
+    click.echo(f"{s['n_samples']} samples over {s['n_tasks']}/{s['n_tasks_in_benchmark']} tasks "
+               f"({result.judged} judged now{extra}); results in {result.out_dir}")

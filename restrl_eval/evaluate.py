@@ -1,0 +1,301 @@
+"""Judge a file (or folder) of samples on any registered benchmark, resumably.
+
+Why a library module: ``restrl-eval evaluate`` is a thin shell around ``evaluate()``;
+runs, sweeps and tests call the same function. Input is evalplus' samples format
+(JSONL lines with ``task_id`` and ``solution`` or ``completion``; or evalplus' folder
+layout ``<Task_Id>/<n>.py``). Output, in one directory:
+
+- ``verdicts.jsonl``: one line per distinct sample (keyed by a hash of benchmark, data
+  hash, task id and program), appended and flushed as each is judged, so a rerun skips
+  what is there and a SIGKILL loses at most the sample being judged;
+- ``eval_results.json``: evalplus 0.3.1's layout (date, hash, eval{task_id: [...]});
+- ``summary.json``: counts and pass@k per column (unbiased estimator).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from restrl_eval.benchmarks import Benchmark, Verdict, get_benchmark
+from restrl_eval.passk import estimate_pass_at_k, ks_for
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EvaluateError", "Sample", "Evaluation", "evaluate", "load_samples", "default_out_dir", "summary_table"]
+
+VERDICTS_FILE, RESULTS_FILE, SUMMARY_FILE = "verdicts.jsonl", "eval_results.json", "summary.json"
+
+
+class EvaluateError(ValueError):
+    """Bad samples input. ``str()`` is one line naming the file, line and field."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One program to judge, and where it came from (for error messages)."""
+
+    task_id: str
+    solution: str
+    source: str
+    line: int
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``evaluate`` returns: the files it wrote and the summary it computed."""
+
+    out_dir: Path
+    summary: Mapping[str, Any]
+    judged: int  # samples judged in this call (the rest came from verdicts.jsonl)
+    verdicts: Mapping[str, Mapping[str, Any]] = field(repr=False, default_factory=dict)
+
+
+# -- reading samples ---------------------------------------------------------------------------
+def _sample_from_record(rec: Any, source: str, line: int, bench: Benchmark, known: set[str]) -> Sample:
+    where = f"{source}:{line}"
+    if not isinstance(rec, dict):
+        raise EvaluateError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    if "task_id" not in rec:
+        raise EvaluateError(f"{where}: field 'task_id' is missing")
+    task_id = rec["task_id"]
+    if not isinstance(task_id, str):
+        raise EvaluateError(f"{where}: field 'task_id' must be a string")
+    if task_id not in known:
+        raise EvaluateError(f"{where}: field 'task_id': unknown task id {task_id!r} for benchmark {bench.name}")
+    for name in ("solution", "completion"):
+        if name in rec and not isinstance(rec[name], str):
+            raise EvaluateError(f"{where}: field {name!r} must be a string")
+    if "solution" not in rec and "completion" not in rec:
+        raise EvaluateError(f"{where}: field 'solution' (or 'completion') is missing")
+    task = bench.task(task_id)
+    if "solution" in rec:
+        solution = rec["solution"]
+    else:
+        joiner = getattr(bench, "solution_from_sample", None)
+        solution = joiner(task, rec) if joiner else task.prompt + rec["completion"]
+    return Sample(task_id, solution, source, line)
+
+
+def _jsonl_samples(path: Path, bench: Benchmark, known: set[str]) -> Iterable[Sample]:
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise EvaluateError(f"{path}: cannot read ({exc.strerror})") from None
+    with f:
+        for n, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                rec = json.loads(text)
+            except ValueError as exc:
+                raise EvaluateError(f"{path}:{n}: malformed JSON ({exc.args[0].split(':')[0]})") from None
+            yield _sample_from_record(rec, str(path), n, bench, known)
+
+
+def _folder_samples(path: Path, bench: Benchmark, known: set[str]) -> Iterable[Sample]:
+    """evalplus' folder layout: ``<dir>/<Task_Id>/<n>.py`` (``/`` written as ``_``)."""
+    for task_dir in sorted(p for p in path.iterdir() if p.is_dir()):
+        files = sorted((p for p in task_dir.iterdir() if p.suffix == ".py" and p.is_file()),
+                       key=lambda p: (int(p.stem) if p.stem.isdigit() else float("inf"), p.name))
+        for f in files:
+            rec = {"task_id": task_dir.name.replace("_", "/"), "solution": f.read_text(encoding="utf-8")}
+            yield _sample_from_record(rec, str(f), 1, bench, known)
+
+
+def load_samples(path: str | os.PathLike[str], bench: Benchmark) -> list[Sample]:
+    """All samples under ``path`` (a JSONL file, a folder of them, or evalplus' folder layout)."""
+    path = Path(path)
+    if not path.exists():
+        raise EvaluateError(f"{path}: no such file or directory")
+    known = {t.task_id for t in bench.tasks()}
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".jsonl" and p.is_file())
+        samples = [s for f in files for s in _jsonl_samples(f, bench, known)] if files \
+            else list(_folder_samples(path, bench, known))
+    else:
+        samples = list(_jsonl_samples(path, bench, known))
+    if not samples:
+        raise EvaluateError(f"{path}: no samples found")
+    data_hash = bench.data_hash()
+    return [Sample(s.task_id, s.solution, s.source, s.line, sample_key(bench.name, data_hash, s.task_id, s.solution))
+            for s in samples]
+
+
+def sample_key(bench: str, data_hash: str, task_id: str, solution: str) -> str:
+    """Identity of a judgement: same benchmark, data, task and program -> same verdict."""
+    blob = json.dumps([bench, data_hash, task_id, solution], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def default_out_dir(samples: str | os.PathLike[str]) -> Path:
+    """Next to the samples: ``x/s.jsonl`` -> ``x/s_eval``; folder ``x/d`` -> ``x/d_eval``."""
+    p = Path(samples)
+    stem = p.name[: -len(".jsonl")] if p.is_file() and p.name.endswith(".jsonl") else p.name
+    return p.parent / f"{stem}_eval"
+
+
+# -- the verdict store ---------------------------------------------------------------------------
+class _VerdictStore:
+    """``verdicts.jsonl``: read what exists (ignoring a torn last line), append as we go."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        if path.is_file():
+            raw = path.read_bytes()
+            for line in raw.decode("utf-8", "replace").splitlines():
+                try:
+                    rec = json.loads(line)
+                    self.records[rec["key"]] = rec
+                except (ValueError, KeyError, TypeError):
+                    continue
+            if raw and not raw.endswith(b"\n"):  # killed mid-line: start the next record cleanly
+                with open(path, "ab") as f:
+                    f.write(b"\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def add(self, key: str, verdict: Verdict) -> dict[str, Any]:
+        rec = {"key": key, "task_id": verdict.task_id, "passed": verdict.passed, "status": verdict.status,
+               "reward": verdict.reward, "tests_passed": verdict.tests_passed, "tests_total": verdict.tests_total,
+               "details": dict(verdict.details)}
+        line = json.dumps(rec, default=str) + "\n"
+        with self._lock:
+            self._f.write(line)
+            self._f.flush()
+            self.records[key] = rec
+        return rec
+
+    def close(self) -> None:
+        self._f.close()
+
+
+# -- judging -------------------------------------------------------------------------------------
+def _judge_all(bench: Benchmark, todo: list[Sample], store: _VerdictStore, workers: int, progress: bool) -> None:
+    from tqdm import tqdm
+
+    from restrl_eval.execution import Executor
+
+    if not todo:
+        return
+    with Executor(workers=workers, preload=tuple(getattr(bench, "preload", ()))) as ex:
+        prepare = getattr(bench, "prepare", None)
+        if prepare is not None:
+            prepare(sorted({s.task_id for s in todo}), ex)
+        bar = tqdm(total=len(todo), desc=f"judging {bench.name}", unit="sample", disable=not progress)
+
+        def judge(sample: Sample) -> None:
+            verdict = bench.check(bench.task(sample.task_id), [sample.solution], ex)[0]
+            store.add(sample.key, verdict)
+            bar.update(1)
+
+        with cf.ThreadPoolExecutor(max(1, 2 * ex.n_workers)) as pool:
+            for fut in cf.as_completed([pool.submit(judge, s) for s in todo]):
+                fut.result()
+        bar.close()
+
+
+def evaluate(bench_name: str, samples: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+             workers: int | None = None, options: Mapping[str, Any] | None = None,
+             progress: bool = False) -> Evaluation:
+    """Judge every sample not judged yet in ``out_dir``, then write results and summary."""
+    bench = get_benchmark(bench_name, **dict(options or {}))
+    loaded = load_samples(samples, bench)
+    out = Path(out_dir) if out_dir else default_out_dir(samples)
+    store = _VerdictStore(out / VERDICTS_FILE)
+    try:
+        todo, seen = [], set(store.records)
+        for s in loaded:
+            if s.key not in seen:
+                seen.add(s.key)
+                todo.append(s)
+        log.info("%d samples, %d distinct to judge, %d already judged", len(loaded), len(todo),
+                 len({s.key for s in loaded}) - len(todo))
+        _judge_all(bench, todo, store, workers or max(1, (os.cpu_count() or 2) // 2), progress)
+        records = {s.key: store.records[s.key] for s in loaded}
+    finally:
+        store.close()
+    summary = summarize(bench, loaded, records)
+    _write_json(out / RESULTS_FILE, eval_results(bench, loaded, records))
+    _write_json(out / SUMMARY_FILE, summary)
+    return Evaluation(out, summary, len(todo), records)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, default=str)
+    os.replace(tmp, path)
+
+
+# -- reports -------------------------------------------------------------------------------------
+def eval_results(bench: Benchmark, samples: list[Sample], records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """evalplus 0.3.1's ``eval_results.json`` layout."""
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in samples:
+        d = records[s.key].get("details", {})
+        by_task[s.task_id].append({
+            "task_id": s.task_id, "solution": s.solution,
+            "base_status": d.get("base", records[s.key]["status"]), "plus_status": d.get("plus"),
+            "base_fail_tests": d.get("base_fail_tests", []), "plus_fail_tests": d.get("plus_fail_tests", []),
+        })
+    order = [t.task_id for t in bench.tasks() if t.task_id in by_task]
+    return {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "hash": bench.data_hash(),
+            "eval": {t: by_task[t] for t in order}}
+
+
+def _column_values(bench: Benchmark, rec: Mapping[str, Any]) -> dict[str, bool]:
+    cols = rec.get("details", {}).get("columns")
+    if isinstance(cols, dict):
+        return {c: bool(cols.get(c)) for c in bench.columns}
+    return {c: bool(rec.get("passed")) if k == 0 else False for k, c in enumerate(bench.columns)}
+
+
+def summarize(bench: Benchmark, samples: list[Sample], records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts and unbiased pass@k per column over the tasks that have samples.
+
+    Samples whose verdict is ``skipped`` (a benchmark could not run them, e.g. a missing
+    library) are left out of pass@k and listed, never counted as failures."""
+    per_task: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    skipped: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for s in samples:
+        rec = records[s.key]
+        statuses[rec["status"]] += 1
+        if rec["status"] == "skipped":
+            skipped[str(rec.get("details", {}).get("reason", "skipped"))] += 1
+            continue
+        per_task[s.task_id].append(rec)
+    order = [t.task_id for t in bench.tasks() if t.task_id in per_task]
+    n = [len(per_task[t]) for t in order]
+    pass_at_k: dict[str, dict[str, float]] = {}
+    for col in bench.columns:
+        correct = [sum(_column_values(bench, r)[col] for r in per_task[t]) for t in order]
+        pass_at_k[col] = {f"pass@{k}": float(estimate_pass_at_k(n, correct, k).mean()) for k in ks_for(n)}
+    return {
+        "benchmark": bench.name, "data_hash": bench.data_hash(), "columns": list(bench.columns),
+        "n_samples": len(samples), "n_tasks": len(order), "n_tasks_in_benchmark": len(bench.tasks()),
+        "samples_per_task": {"min": min(n, default=0), "max": max(n, default=0)},
+        "statuses": dict(statuses), "skipped": dict(skipped), "pass_at_k": pass_at_k,
+    }
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """The summary's pass@k as a plain-text table (one row per column)."""
+    from tabulate import tabulate
+
+    ks = sorted({k for v in summary["pass_at_k"].values() for k in v}, key=lambda s: int(s.split("@")[1]))
+    rows = [[f"{summary['benchmark']} ({col})", *[summary["pass_at_k"][col].get(k) for k in ks]]
+            for col in summary["columns"]]
+    return tabulate(rows, headers=["benchmark", *ks], floatfmt=".3f")

@@ -1,0 +1,127 @@
+"""The run loop: benchmark -> strategy -> benchmark.check (through the executor) -> store.
+
+Why one task at a time: a task's result must not depend on which tasks ran before it or
+on where a previous attempt stopped, so each task is solved with its own derived seed,
+judged, and committed to the run store before the next one starts. A crashed run then
+resumes exactly where it stopped and its summary equals that of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping, Sequence
+
+from restrl_eval.store import RunStore, summarize
+from restrl_eval.strategies.base import Solution, SolveContext, Strategy
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_tasks", "sample_rows", "verdict_row", "sandbox_level"]
+
+
+def sample_rows(solution: Solution) -> list[dict[str, Any]]:
+    """One samples.jsonl row per candidate (the store adds ``task_id``)."""
+    return [
+        {
+            "index": i,
+            "chosen": i == solution.index,
+            "text": c.text,
+            "code": c.code,
+            "scores": dict(c.scores),
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.completion_tokens,
+            "finish_reason": c.finish_reason,
+        }
+        for i, c in enumerate(solution.candidates)
+    ]
+
+
+def verdict_row(verdict: Any, solution: Solution) -> dict[str, Any]:
+    """One verdicts.jsonl row: the chosen program's verdict plus the strategy's cost."""
+    return {
+        "passed": bool(verdict.passed),
+        "status": str(getattr(verdict.status, "value", verdict.status)),
+        "reward": float(verdict.reward),
+        "tests_passed": int(verdict.tests_passed),
+        "tests_total": int(verdict.tests_total),
+        "details": dict(verdict.details),
+        "chosen": solution.index,
+        "cost": solution.cost.to_dict(),
+    }
+
+
+def sandbox_level(executor: Any) -> str:
+    """The isolation level the executor actually achieved (recorded in config.json).
+
+    Asked of the executor when it says, otherwise read from a trivial job's result, so the
+    record reflects the machine the run used and not what was requested.
+    """
+    level = getattr(getattr(executor, "report", None), "level", None)
+    if level:
+        return str(level)
+    from restrl_eval.execution import Job
+
+    [result] = executor.run_many([Job(program="pass", tag="sandbox-probe")])
+    return str(result.sandbox_level or "unknown")
+
+
+def run_tasks(
+    benchmark: Any,
+    strategy: Strategy,
+    ctx: SolveContext,
+    store: RunStore,
+    executor: Any,
+    tasks: Sequence[Any],
+    *,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Solve, judge and store every task of ``tasks`` not yet finished in ``store``;
+    write and return the summary over ``tasks``.
+
+    ``progress``: True/False forces the tqdm bar on/off; None shows it on a terminal.
+    """
+    from tqdm.auto import tqdm
+
+    columns = tuple(benchmark.columns)
+    todo = [t for t in tasks if not store.is_finished(t.task_id)]
+    done_rows = [store.verdict(t.task_id) for t in tasks if store.is_finished(t.task_id)]
+    passes = sum(bool(r["passed"]) for r in done_rows if r)
+    done = len(tasks) - len(todo)
+    if done:
+        log.info("%d of %d task(s) already finished; %d to go", done, len(tasks), len(todo))
+    prepare = getattr(benchmark, "prepare", None)  # e.g. evalplus: expected outputs, in parallel, once
+    if todo and callable(prepare):
+        prepare([t.task_id for t in todo], executor)
+    bar = tqdm(total=len(tasks), initial=done, desc=f"{benchmark.name}/{strategy.spec.name}",
+               unit="task", disable=(not progress) if progress is not None else None, dynamic_ncols=True)
+    try:
+        for task in todo:
+            solution = strategy.solve(task, ctx)
+            verdicts = benchmark.check(task, [solution.code], executor)
+            if len(verdicts) != 1:
+                raise RuntimeError(f"{benchmark.name}.check returned {len(verdicts)} verdicts for 1 program")
+            store.append(task.task_id, sample_rows(solution), verdict_row(verdicts[0], solution))
+            passes += bool(verdicts[0].passed)
+            done += 1
+            bar.update(1)
+            bar.set_postfix(pass_rate=f"{passes / done:.3f}", refresh=False)
+    finally:
+        bar.close()
+    rows = [store.verdict(t.task_id) for t in tasks]
+    summary = summarize([r for r in rows if r is not None], columns, total_tasks=len(benchmark.tasks()))
+    summary.update(_identity(store.config))
+    store.write_summary(summary)
+    return summary
+
+
+def _identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The few config fields a reader of summary.json needs without opening config.json."""
+    model = config.get("model") or {}
+    return {
+        "benchmark": (config.get("benchmark") or {}).get("name"),
+        "strategy": (config.get("strategy") or {}).get("name"),
+        "model": model.get("spec") or model.get("model") or model.get("path"),
+        "budget": config.get("budget"),
+        "seed": config.get("seed"),
+        "columns": list((config.get("benchmark") or {}).get("columns") or []),
+    }
+

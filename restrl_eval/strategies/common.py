@@ -1,0 +1,85 @@
+"""Pieces every sampling-based strategy shares: one batched draw of complete candidates,
+the split of a program into process steps, and the choice of the top-scored candidate.
+
+Why here: greedy, sampling and best-of-N differ only in how many candidates they draw,
+at which temperature, and how they rank them. Keeping the draw and the ranking in one
+place keeps the cost accounting and the tie-breaking identical across strategies.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from restrl_eval.strategies.base import Candidate, CostMeter, SolveContext, task_seed
+
+__all__ = ["draw_candidates", "split_steps", "best_index", "clean_score"]
+
+
+def draw_candidates(
+    task: Any, ctx: SolveContext, *, n: int, temperature: float, meter: CostMeter
+) -> list[Candidate]:
+    """Sample ``n`` complete programs for ``task`` in one batched request.
+
+    The request's seed is derived from the run seed and the task id, so the same task
+    gets the same candidates whether it runs first, last, or after a resume.
+    """
+    from restrl_eval.backends.base import GenerationRequest  # heavy backends stay lazy
+
+    request = GenerationRequest(
+        prompt=ctx.prompt(task),
+        chat=ctx.chat,
+        n=n,
+        temperature=temperature,
+        top_p=ctx.sampling.top_p if temperature > 0 else 1.0,
+        max_tokens=ctx.sampling.max_tokens,
+        stop=tuple(ctx.sampling.stop),
+        seed=task_seed(ctx.seed, task.task_id),
+    )
+    [generations] = ctx.policy.generate([request])
+    if len(generations) != n:  # a backend bug would silently break the budget
+        raise RuntimeError(f"policy returned {len(generations)} generations for n={n}")
+    meter.generated(generations)
+    return [
+        Candidate(
+            text=g.text,
+            code=ctx.benchmark.extract_code(task, g.text),
+            prompt_tokens=int(g.prompt_tokens),
+            completion_tokens=int(g.completion_tokens),
+            finish_reason=str(g.finish_reason),
+        )
+        for g in generations
+    ]
+
+
+def split_steps(code: str) -> list[str]:
+    """Process steps of a program: one per non-blank line.
+
+    Blank lines are glued to the line that follows them (and trailing blank lines are
+    dropped), so ``"\\n".join(steps[:i])`` is always an exact prefix of the program and no
+    scorer call is spent on a state that only adds whitespace.
+    """
+    steps: list[str] = []
+    pending: list[str] = []
+    for line in code.split("\n"):
+        pending.append(line)
+        if line.strip():
+            steps.append("\n".join(pending))
+            pending = []
+    return steps
+
+
+def clean_score(x: Any) -> float | None:
+    """A finite float, or None for a missing/NaN/infinite score (ranked last)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def best_index(scores: Sequence[float | None]) -> int:
+    """Index of the highest score; ties go to the earliest candidate; None ranks last."""
+    best, best_score = 0, None
+    for i, s in enumerate(scores):
+        if s is not None and (best_score is None or s > best_score):
+            best, best_score = i, s
+    return best

@@ -1,0 +1,82 @@
+"""Shared fixtures: tiny real models, built once per test session.
+
+Why session-scoped: building takes a second or two, and every backend, strategy and
+run test can share the same checkpoints (they are read-only once saved).
+"""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random Qwen2 causal LM with a byte-level BPE tokenizer and a ChatML
+    chat template, saved as a real checkpoint directory."""
+    pytest.importorskip("transformers")
+    import torch
+
+    from restrl_eval.testing import build_tiny_lm
+
+    # Tiny matrices gain nothing from a second thread, and on a shared 2-core machine
+    # two busy threads per process oversubscribe it (a 5 s fit then takes 80 s).
+    torch.set_num_threads(1)
+
+    return str(build_tiny_lm(tmp_path_factory.mktemp("tiny_lm")))
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer_dir(tmp_path_factory: pytest.TempPathFactory, tiny_lm_dir: str) -> str:
+    """A tiny random AutoModelForSequenceClassification(num_labels=1) sharing the
+    tiny LM's tokenizer."""
+    from restrl_eval.testing import build_tiny_scorer
+
+    return str(build_tiny_scorer(tmp_path_factory.mktemp("tiny_scorer"), tiny_lm_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tiny_lm_dir: str):
+    """The tiny LM loaded once through the transformers backend (CPU)."""
+    from restrl_eval.backends import load_policy
+
+    return load_policy(tiny_lm_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_server_url(tiny_lm_dir: str, tmp_path_factory: pytest.TempPathFactory):
+    """``restrl-eval serve`` on the tiny LM in a subprocess, on a free localhost port.
+
+    Yields the base URL (``http://127.0.0.1:PORT/v1``); the served model id is the
+    checkpoint path. The server is stopped (SIGTERM) at the end of the session.
+    """
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    log_path = tmp_path_factory.mktemp("tiny_server") / "stderr.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 (open for the session; a pipe could fill and block the server)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "restrl_eval.cli.main", "serve", "--model", tiny_lm_dir,
+         "--port", "0", "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=log_file, text=True, env=env,
+    )
+    first_line: list[str] = []
+    reader = threading.Thread(target=lambda: first_line.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    if not first_line or " on http" not in first_line[0]:
+        proc.kill()
+        proc.wait(timeout=10)
+        log_file.close()
+        pytest.fail(f"restrl-eval serve did not start: {first_line} {log_path.read_text()[-2000:]}")
+    try:
+        yield first_line[0].split(" on ", 1)[1].strip()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.close()

@@ -1,0 +1,97 @@
+"""Slow parity checks against bigcodebench 0.2.5 itself (installed with --no-deps).
+
+- sanitize: our ast rewrite vs bigcodebench's tree-sitter ``sanitize`` on 6 texts per task
+  (all 1140 tasks): 0 differences.
+- verdicts: the corpus (tests/parity_bcb/corpus.jsonl) through bigcodebench's
+  ``untrusted_check`` and through restrl's executor: 0 verdict differences among the tasks
+  whose libraries are installed, apart from the documented ones below. ``cheat_*`` samples
+  are listed separately: restrl (strict) must fail every one of them.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# (task_id, kind) -> why restrl's verdict legitimately differs from bigcodebench run as root.
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+
+REFERENCE_PACKAGES = ["tree_sitter>=0.22", "tree-sitter-python>=0.21", "pqdm", "appdirs", "tempdir", "wget",
+                      "termcolor"]
+
+
+def _ensure_reference() -> None:
+    try:
+        if importlib.metadata.version("bigcodebench") == "0.2.5":
+            import tree_sitter  # noqa: F401
+            import tree_sitter_python  # noqa: F401
+            return
+    except (importlib.metadata.PackageNotFoundError, ImportError):
+        pass
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "bigcodebench==0.2.5"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", *REFERENCE_PACKAGES], check=True)
+
+
+def _reference_sanitize():
+    import types
+
+    try:
+        import datasets  # noqa: F401
+    except ImportError:  # bigcodebench.data imports it at module level; sanitize never uses it
+        stub = types.ModuleType("datasets")
+        stub.load_dataset = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no hub access"))
+        sys.modules["datasets"] = stub
+    from bigcodebench.sanitize import sanitize
+
+    return sanitize
+
+
+VARIANTS = {
+    "plain": lambda r: r["complete_prompt"] + r["canonical_solution"],
+    "markdown": lambda r: "Here is the code:\n```python\n" + r["complete_prompt"] + r["canonical_solution"]
+    + "\n```\nThis works because...",
+    "main_guard": lambda r: r["complete_prompt"] + r["canonical_solution"]
+    + "\n\nif __name__ == '__main__':\n    print(task_func())\n",
+    "trailing_calls": lambda r: r["complete_prompt"] + r["canonical_solution"] + "\nprint(task_func())\nresult = task_func()\n",
+    "helpers": lambda r: "from __future__ import annotations\nimport os\n@decor\ndef helper():\n    return 1\n\nX = 5\n"
+    "Y, Z = 1, 2\ndef unused():\n    pass\n" + r["complete_prompt"] + r["canonical_solution"],
+    "instruct": lambda r: r["code_prompt"] + r["canonical_solution"] + "\n```\n\nExplanation: `task_func` (x)",
+}
+
+
+def test_sanitize_matches_bigcodebench() -> None:
+    _ensure_reference()
+    from restrl_eval.benchmarks._bcb_sanitize import sanitize
+    from restrl_eval.benchmarks.data import load_rows
+
+    ref = _reference_sanitize()
+    diffs = []
+    for row in load_rows("bigcodebench"):
+        for kind, make in VARIANTS.items():
+            text = make(row)
+            if ref(text, "task_func") != sanitize(text, "task_func"):
+                diffs.append((row["task_id"], kind))
+    assert diffs == []
+
+
+def test_verdicts_match_bigcodebench(capsys) -> None:
+    _ensure_reference()
+    from restrl_eval.benchmarks.data import load_rows
+    from tests.parity_bcb.run_parity import compare, load_corpus, run_reference, run_restrl
+
+    rows = {r["task_id"]: r for r in load_rows("bigcodebench")}
+    items = load_corpus()
+    ours = run_restrl(items, 2)
+    ref = run_reference(items, rows, 2)
+    rep = compare(items, ref, ours)
+    with capsys.disabled():
+        print(f"\nBCB parity: {rep['samples']} samples, {rep['compared']} compared, {rep['same']} same verdict, "
+              f"{len(rep['differ'])} differ, skipped tasks: {sorted({s['task_id'] for s in rep['skipped']})}")
+    assert len({it["task_id"] for it in items}) >= 100
+    unexpected = [d for d in rep["differ"] if (d["task_id"], d["kind"]) not in KNOWN_DIFFERENCES]
+    assert unexpected == []
+    assert all(c["restrl"] != "pass" for c in rep["cheats"]), rep["cheats"]
