@@ -201,12 +201,15 @@ def bwrap_command(bwrap: str, tmpfs_mb: int, fd_binds: dict[str, int]) -> list[s
             cmd += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
-    for path, fd in fd_binds.items():
-        cmd += ["--ro-bind-fd", str(fd), path]
     cmd += [
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
         "--dir", "/tmp/w",
+    ]
+    # after the tmpfs: a virtualenv under /tmp must not be hidden by it
+    for path, fd in fd_binds.items():
+        cmd += ["--ro-bind-fd", str(fd), path]
+    cmd += [
         "--remount-ro", "/",  # the sandbox's own root tmpfs: nothing outside /tmp is writable
         "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8",
