@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", default="corpus", help="corpus (HumanEval+ parity corpus), canonical, or a file")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="alternate the two tools this many times and compare medians (a shared machine's load "
+                         "drifts; alternating spreads it over both)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as tmp:
         work = Path(tmp)
@@ -58,18 +62,21 @@ def main() -> None:
         warm_caches(args.workers, work)
         n = sum(1 for line in samples.read_text().splitlines() if line.strip())
 
-        t0 = time.perf_counter()
-        reference.run_evalplus("humaneval", samples, args.workers, work)
-        evalplus_s = time.perf_counter() - t0
+        evalplus_runs, restrl_runs = [], []
+        for k in range(args.repeat):
+            t0 = time.perf_counter()
+            reference.run_evalplus("humaneval", samples, args.workers, work)
+            evalplus_runs.append(time.perf_counter() - t0)
 
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "restrl_eval.cli.main", "evaluate", "--bench", "humaneval+",
-                        "--samples", str(samples), "--out", str(work / "restrl"), "--workers", str(args.workers),
-                        "--no-progress"], check=True, stdout=subprocess.DEVNULL)
-        restrl_s = time.perf_counter() - t0
-    print(f"samples: {n} HumanEval+ ({args.samples}), workers: {args.workers}")
-    print(f"evalplus.evaluate    {evalplus_s:8.1f} s")
-    print(f"restrl-eval evaluate {restrl_s:8.1f} s")
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "restrl_eval.cli.main", "evaluate", "--bench", "humaneval+",
+                            "--samples", str(samples), "--out", str(work / f"restrl-{k}"), "--workers",
+                            str(args.workers), "--no-progress"], check=True, stdout=subprocess.DEVNULL)
+            restrl_runs.append(time.perf_counter() - t0)
+    evalplus_s, restrl_s = statistics.median(evalplus_runs), statistics.median(restrl_runs)
+    print(f"samples: {n} HumanEval+ ({args.samples}), workers: {args.workers}, runs: {args.repeat}")
+    print(f"evalplus.evaluate    {evalplus_s:8.1f} s  (runs: {', '.join(f'{t:.1f}' for t in evalplus_runs)})")
+    print(f"restrl-eval evaluate {restrl_s:8.1f} s  (runs: {', '.join(f'{t:.1f}' for t in restrl_runs)})")
     print(f"ratio (evalplus / restrl): {evalplus_s / restrl_s:.2f}x")
 
 

@@ -146,3 +146,17 @@ def test_tasks_with_missing_libraries_are_skipped(quick, executor) -> None:
         pytest.skip("tensorflow is installed here")
     assert v[0].status == "skipped" and not v[0].passed
     assert "tensorflow" in v[0].details["missing"]
+
+
+@pytest.mark.parametrize("task_id,lib", [
+    ("BigCodeBench/211", "requests"),  # returns a test's MagicMock
+    ("BigCodeBench/717", "configparser"),  # returns a ConfigParser (rich comparison from a frozen stdlib module)
+    ("BigCodeBench/719", "pyfakefs"),  # TestCases derives from pyfakefs' TestCase
+    ("BigCodeBench/1000", "pandas"),  # mock_open rebinds unittest.mock globals while tests run
+])
+def test_strict_guards_accept_honest_canonical_solutions(quick, executor, task_id: str, lib: str) -> None:
+    pytest.importorskip(lib)
+    t = quick.task(task_id)
+    bench = get_benchmark("bcb-complete", timeout_limit=60.0, probe_cache=False)
+    v = bench.check(t, [t.data["complete_prompt"] + t.data["canonical_solution"]], executor)
+    assert v[0].passed and "tamper" not in v[0].details, v[0].details

@@ -169,6 +169,8 @@ def _runner(P, wfd, nonce):
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    # `python` in a task's subprocess is this interpreter, as on bigcodebench's own machines
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     faulthandler.disable()
     builtins.exit = None
     builtins.quit = None
@@ -353,9 +355,18 @@ def _runner(P, wfd, nonce):
         fn = code.co_filename
         if fn == "__test__.py":
             return code.co_firstlineno < test_first_line
+        if fn.startswith("<frozen "):  # stdlib modules frozen into the interpreter
+            return False
         if not os.path.isabs(fn):
             return True
         return not os.path.realpath(fn).startswith(trusted_roots)
+
+    def trusted_class(cls):
+        """A base class of TestCases must come from an installed module (e.g. pyfakefs)."""
+        mod = sys.modules.get(cls.__module__)
+        fn = getattr(mod, "__file__", None) or ""
+        return (getattr(mod, cls.__name__, None) is cls and os.path.isabs(fn)
+                and os.path.realpath(fn).startswith(trusted_roots))
 
     def untrusted_callable(attr, depth=0):
         if isinstance(attr, (staticmethod, classmethod)):
@@ -398,6 +409,8 @@ def _runner(P, wfd, nonce):
             obj, depth = stack.pop()
             budget[0] -= 1
             tp = type(obj)
+            if all(c is object or c.__module__ == "unittest.mock" for c in tp.__mro__):
+                continue  # a test's mock handed back: mocks answer anything by design
             try:
                 spoof = object.__getattribute__(obj, "__class__") is not tp
             except BaseException:
@@ -450,7 +463,8 @@ def _runner(P, wfd, nonce):
             TestCases = getattr(new_module, "TestCases")
             if strict:
                 check("after import")
-                if TestCases.__mro__ != (TestCases, TestCaseReal, object):
+                if TestCaseReal not in TestCases.__mro__ or not all(
+                        trusted_class(c) for c in TestCases.__mro__[1:TestCases.__mro__.index(TestCaseReal)]):
                     flag("TestCases does not derive from the real unittest.TestCase")
                 for name in P["expected"]:
                     code = getattr(TestCases.__dict__.get(name), "__code__", None)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from restrl_eval.benchmarks.base import BenchmarkError
 from restrl_eval.benchmarks.codec import make_encoder
 from restrl_eval.benchmarks.data import RELEASES, load_rows, locate
 

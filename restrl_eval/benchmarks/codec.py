@@ -43,10 +43,10 @@ def make_encoder(materialize_iterators=False, _builtins=None):
     import sys as _s
 
     b = _builtins or _b
-    _type, _isinstance, _len, _repr = b.type, b.isinstance, b.len, b.repr
+    _type, _isinstance, _len = b.type, b.isinstance, b.len
     _int, _float, _str, _bytes, _list, _tuple, _dict = b.int, b.float, b.str, b.bytes, b.list, b.tuple, b.dict
     _set, _frozenset, _complex, _bytearray, _bool = b.set, b.frozenset, b.complex, b.bytearray, b.bool
-    _iter, _next, _hex = b.iter, b.next, b.hex
+    _iter, _hex = b.iter, b.hex
     _isfinite, _fsum = _m.isfinite, _m.fsum
     _OD, _CN, _DQ = _c.OrderedDict, _c.Counter, _c.deque
     _Dec, _Frac = _d.Decimal, _fr.Fraction
@@ -97,7 +97,7 @@ def make_encoder(materialize_iterators=False, _builtins=None):
 
     int_type, float_type, str_type = _int, _float, _str
     fast_ok = ({int_type}, {str_type}, {float_type}, {int_type, float_type})
-    _set_of, _map, _min, _max, _all = _set, b.map, b.min, b.max, b.all
+    _set_of, _map, _min, _max = _set, b.map, b.min, b.max
 
     def homogeneous(items):
         """``items`` itself when it is already valid JSON for the codec (C-speed checks)."""
@@ -424,7 +424,6 @@ def canon_digest(tree):
     Fraction): they are never judged equal by digest. Used for outputs too large to
     send whole across the sandbox boundary.
     """
-    import hashlib
     import json
     import math
 

@@ -54,7 +54,9 @@ def run_evalplus(dataset: str, samples: Path, workers: int, workdir: Path) -> di
     result = samples.with_name(samples.name.replace(".jsonl", "_eval_results.json"))
     if result.exists():
         result.unlink()
-    subprocess.run([evalplus_python(), "-m", "evalplus.evaluate", "--dataset", dataset, "--samples", str(samples),
-                    "--parallel", str(workers)], check=True, env=env, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL)
+    proc = subprocess.run([evalplus_python(), "-m", "evalplus.evaluate", "--dataset", dataset, "--samples",
+                           str(samples), "--parallel", str(workers)], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"evalplus.evaluate failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(result.read_text())

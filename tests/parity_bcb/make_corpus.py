@@ -25,7 +25,7 @@ from restrl_eval.benchmarks.data import load_rows
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus.jsonl"
-EXTRA_TASKS = (13, 15, 19, 37, 57, 208, 324, 346, 461, 566, 593, 656, 760, 1005, 1006, 1124)
+EXTRA_TASKS = (13, 15, 19, 37, 57, 208, 324, 346, 461, 566, 593, 656, 760, 812, 1005, 1006, 1124)
 
 
 class _Mutate(ast.NodeTransformer):

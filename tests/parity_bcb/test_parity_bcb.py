@@ -18,7 +18,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 # (task_id, kind) -> why restrl's verdict legitimately differs from bigcodebench run as root.
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
+    ("BigCodeBench/812", "canonical"): "test_file_permission_issues chmods a file to 000 and expects it to be "
+    "skipped; root (bigcodebench here) still reads it, uid 65534 (restrl, and bigcodebench's own non-root "
+    "Docker image) cannot, so the canonical passes in restrl and fails in the reference",
+}
 
 REFERENCE_PACKAGES = ["tree_sitter>=0.22", "tree-sitter-python>=0.21", "pqdm", "appdirs", "tempdir", "wget",
                       "termcolor"]
