@@ -166,3 +166,15 @@ def test_doctor_on_a_machine_without_bwrap(tmp_path):
     strict = subprocess.run([sys.executable, "-m", "restrl_eval.cli.main", "doctor", "--sandbox", "bwrap"], env=env,
                             capture_output=True, text=True, timeout=120)
     assert strict.returncode != 0 and "bubblewrap (bwrap) is not installed" in strict.stderr
+
+
+def test_string_hashing_is_the_same_in_every_worker(ex):
+    """Set iteration order must not depend on which worker ran a job (expected outputs are
+    computed in one job and compared with another's)."""
+    res = ex.run_many([Job("print(hash('restrl'), list({'a', 'b', 'c', 'd'}))")] * 6)
+    assert len({r.stdout for r in res}) == 1 and res[0].status is Status.PASS
+
+
+def test_workdir_files_do_not_shadow_modules(ex):
+    r = ex.run(Job("import json\nprint(json.dumps([1]))", files={"json.py": "raise SystemExit(9)"}))
+    assert r.status is Status.PASS and r.stdout == "[1]\n"

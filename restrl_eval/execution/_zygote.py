@@ -201,8 +201,8 @@ class Zygote:
                         poller.unregister(fd)
                         continue
                     if fd == msg_r:
-                        if len(msg) + len(data) > msg_cap:
-                            msg_overflow = True
+                        if msg_overflow or len(msg) + len(data) > msg_cap:
+                            msg_overflow = True  # keep nothing after a dropped chunk: no spliced lines
                         else:
                             msg += data
                     else:
@@ -239,7 +239,7 @@ class Zygote:
                 if not data:
                     break
                 if cap is None:
-                    if len(msg) + len(data) > msg_cap:
+                    if msg_overflow or len(msg) + len(data) > msg_cap:
                         msg_overflow = True
                     else:
                         msg += data

@@ -50,7 +50,12 @@ class WorkerDied(RuntimeError):
 def zygote_source() -> str:
     here = Path(__file__).resolve().parent
     parts = [(here / name).read_text() for name in _SOURCES]
-    return "\n".join(parts) + "\nmain(json.loads(sys.argv[1]))\n"
+    # Not `python -I`: it would ignore PYTHONHASHSEED, and every zygote would hash strings
+    # differently (set order must match between the expected-output run and the judged
+    # one). The environment is ours alone (bwrap --clearenv / an explicit env), and the
+    # empty entry -c puts first on sys.path (the job's working directory) is dropped.
+    boot = "import sys\nsys.path[:] = [p for p in sys.path if p]\n"
+    return boot + "\n".join(parts) + "\nmain(json.loads(sys.argv[1]))\n"
 
 
 _SOURCE_CACHE: str | None = None
@@ -87,7 +92,7 @@ class Worker:
                 for f in sorted(os.listdir(etc_dir)):
                     extra += ["--ro-bind", os.path.join(etc_dir, f), "/etc/" + f]
                 cmd[cmd.index("--proc"):cmd.index("--proc")] = extra
-            cmd += [python, "-I", "-c", _source(), json.dumps(config)]
+            cmd += [python, "-s", "-c", _source(), json.dumps(config)]
             if self.cgroup is not None:
                 cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', self.cgroup.procs] + cmd
             env = {"PATH": "/usr/bin:/bin"}
@@ -98,7 +103,7 @@ class Worker:
             os.chmod(self._tmp, 0o711 if drop_uid is not None else 0o700)
             config["workdir"] = self._tmp
             config["drop_uid"] = drop_uid
-            cmd = [python, "-I", "-c", _source(), json.dumps(config)]
+            cmd = [python, "-s", "-c", _source(), json.dumps(config)]
             env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
                    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
                    "HOME": self._tmp}
