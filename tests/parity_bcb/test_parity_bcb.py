@@ -67,6 +67,7 @@ VARIANTS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore")
 def test_sanitize_matches_bigcodebench() -> None:
     _ensure_reference()
     from restrl_eval.benchmarks._bcb_sanitize import sanitize
