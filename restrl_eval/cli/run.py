@@ -230,11 +230,11 @@ def _named(flag: str, value: str, exc: BaseException) -> str:
 def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, config: dict[str, Any],
              workers: int, progress: bool | None) -> None:
     from restrl_eval.execution import Executor
-    from restrl_eval.runner import run_tasks, sandbox_level
+    from restrl_eval.runner import run_tasks
     from restrl_eval.store import RunStore, RunStoreError, package_versions
 
     with Executor(workers=workers, preload=tuple(getattr(benchmark, "preload", ()) or ())) as executor:
-        config = {**config, "sandbox": {**executor.report.to_dict(), "level": sandbox_level(executor)}, "versions": package_versions()}
+        config = {**config, "sandbox": executor.report.to_dict(), "versions": package_versions()}
         try:
             store = RunStore.open(out, config)
         except RunStoreError as exc:

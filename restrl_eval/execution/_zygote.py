@@ -71,6 +71,20 @@ class _Capture:
         return self.head.decode("utf-8", "replace") + mid + self.tail.decode("utf-8", "replace")
 
 
+class _Messages:
+    """The driver's report channel: kept whole up to a cap; after the first chunk that
+    does not fit, nothing more is kept (a later chunk would splice a line)."""
+
+    def __init__(self, limit):
+        self.limit, self.data, self.overflow = limit, bytearray(), False
+
+    def add(self, data):
+        if self.overflow or len(self.data) + len(data) > self.limit:
+            self.overflow = True
+        else:
+            self.data += data
+
+
 def _safe_name(name):
     parts = name.split("/")
     return bool(name) and not name.startswith("/") and ".." not in parts and "" not in parts
@@ -154,16 +168,14 @@ class Zygote:
 
     def _supervise(self, pid, t0, lim, stdin_data, in_w, out_r, err_r, msg_r):
         out, err = _Capture(int(lim["output_bytes"])), _Capture(int(lim["output_bytes"]))
-        msg = bytearray()
-        msg_cap = int(lim["message_bytes"])
-        msg_overflow = False
+        msgs = _Messages(int(lim["message_bytes"]))
         deadline = t0 + float(lim["timeout_s"])
         try:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
             pidfd = None
         poller = select.poll()
-        readers = {out_r: out, err_r: err, msg_r: None}
+        readers = {out_r: out, err_r: err, msg_r: msgs}
         for fd in readers:
             poller.register(fd, select.POLLIN)
         if pidfd is not None:
@@ -200,13 +212,7 @@ class Zygote:
                     if not data:
                         poller.unregister(fd)
                         continue
-                    if fd == msg_r:
-                        if msg_overflow or len(msg) + len(data) > msg_cap:
-                            msg_overflow = True  # keep nothing after a dropped chunk: no spliced lines
-                        else:
-                            msg += data
-                    else:
-                        readers[fd].add(data)
+                    readers[fd].add(data)
             if pidfd is None:
                 wpid, status, rusage = os.wait4(pid, os.WNOHANG)
                 exited = wpid != 0
@@ -229,7 +235,7 @@ class Zygote:
         if pidfd is not None:
             os.close(pidfd)
         # drain what the child wrote before it ended (descendants may still hold the pipes)
-        for fd, cap in readers.items():
+        for fd, sink in readers.items():
             os.set_blocking(fd, False)
             for _ in range(64):
                 try:
@@ -238,13 +244,7 @@ class Zygote:
                     break
                 if not data:
                     break
-                if cap is None:
-                    if msg_overflow or len(msg) + len(data) > msg_cap:
-                        msg_overflow = True
-                    else:
-                        msg += data
-                else:
-                    cap.add(data)
+                sink.add(data)
         try:
             os.killpg(pid, signal.SIGKILL)  # leftovers of the job's own group
         except OSError:
@@ -260,8 +260,8 @@ class Zygote:
             "stderr": err.text(),
             "stdout_bytes": out.total,
             "stderr_bytes": err.total,
-            "messages": msg.decode("utf-8", "replace"),
-            "message_overflow": msg_overflow,
+            "messages": msgs.data.decode("utf-8", "replace"),
+            "message_overflow": msgs.overflow,
         }
 
 

@@ -246,6 +246,13 @@ def _is_oom(job: Job, report: Mapping[str, Any], errors: list[dict[str, Any]]) -
         rss >= 0.9 * job.limits.memory_mb * 1024 * 1024
 
 
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
 def decide(job: Job, report: Mapping[str, Any], level: str) -> ExecResult:
     """Turn the zygote's raw report into an ExecResult. Trusted side: validates types."""
     if report.get("sandbox_error"):
@@ -269,7 +276,7 @@ def decide(job: Job, report: Mapping[str, Any], level: str) -> ExecResult:
     elif not finished and _is_oom(job, report, errors):
         status, detail = Status.OOM, f"memory limit {job.limits.memory_mb} MB exceeded"
     elif sig is not None:
-        status, detail = Status.KILLED, f"killed by signal {signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig}"
+        status, detail = Status.KILLED, f"killed by signal {_signal_name(sig)}"
     elif not finished:
         status = Status.ERROR
         if errors:

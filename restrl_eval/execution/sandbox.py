@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -139,8 +140,6 @@ class PidsCgroup:
     def remove(self) -> None:
         """Kill whatever is left in the cgroup, then remove it (retrying while the kernel
         finishes tearing the processes down)."""
-        import time
-
         for _ in range(50):
             try:
                 for pid in (self.path / "cgroup.procs").read_text().split():

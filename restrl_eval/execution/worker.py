@@ -11,10 +11,12 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -97,8 +99,6 @@ class Worker:
                 cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', self.cgroup.procs] + cmd
             env = {"PATH": "/usr/bin:/bin"}
         else:
-            import tempfile
-
             self._tmp = tempfile.mkdtemp(prefix="restrl-w-")
             os.chmod(self._tmp, 0o711 if drop_uid is not None else 0o700)
             config["workdir"] = self._tmp
@@ -107,8 +107,6 @@ class Worker:
             env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
                    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
                    "HOME": self._tmp}
-        import tempfile
-
         self._errlog = tempfile.TemporaryFile()  # the zygote's own stderr, quoted when it dies
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errlog,
@@ -213,8 +211,6 @@ class Worker:
             pass
         tmp = getattr(self, "_tmp", None)
         if tmp:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
 
     def close(self) -> None:
