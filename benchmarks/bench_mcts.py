@@ -3,9 +3,10 @@
 Prints, from one run on one machine, the wall time of
 - best-of-N (``orm``: ``budget`` samples per task in one request, ranked by the scorer) and
   VM-MCTS (``vm-mcts``, official settings) solving the tasks one at a time, as ``restrl-eval
-  run`` does today;
-- the same two with the tasks batched: best-of-N with every task's request in one policy
-  call, VM-MCTS with every task's tree grown in lockstep (``solve_many``);
+  run`` does by default (``--batch-tasks 1``);
+- the same two with the tasks batched, as ``restrl-eval run --batch-tasks N`` does through
+  ``solve_many``: best-of-N with every task's request in one policy call, VM-MCTS with every
+  task's tree grown in lockstep;
 and the VM-MCTS / best-of-N ratios (the goal is at most 1.3).
 
 The scorer is, by default, a value model with the policy's own backbone and a fresh scalar
@@ -25,7 +26,7 @@ from typing import Any
 
 from restrl_eval.backends import GenerationRequest, load_policy, load_scorer
 from restrl_eval.benchmarks import get_benchmark
-from restrl_eval.strategies import Candidate, CostMeter, SamplingParams, SolveContext, create_strategy, task_seed
+from restrl_eval.strategies import SamplingParams, SolveContext, create_strategy
 from restrl_eval.strategies import mcts  # noqa: F401  (registers vm-mcts)
 
 
@@ -44,23 +45,6 @@ def backbone_value_model(model: str, device: str | None) -> Any:
                                                             **src.hf_kwargs())
     vm.to(pick_device(device)).eval()
     return TransformersScorer(vm, load_tokenizer(src, padding_side="right"), src)
-
-
-def best_of_n_batched(tasks: list[Any], ctx: SolveContext) -> CostMeter:
-    """Best-of-N with every task's request in one policy call (what a batched runner does)."""
-    meter = CostMeter()
-    requests = [GenerationRequest(prompt=ctx.prompt(t), chat=ctx.chat, n=ctx.budget,
-                                  temperature=ctx.sampling.temperature, top_p=ctx.sampling.top_p,
-                                  max_tokens=ctx.sampling.max_tokens, stop=tuple(ctx.sampling.stop),
-                                  seed=task_seed(ctx.seed, t.task_id)) for t in tasks]
-    for t, gens in zip(tasks, ctx.policy.generate(requests)):
-        meter.generated(gens)
-        cands = [Candidate(g.text, ctx.benchmark.extract_code(t, g.text)) for g in gens]
-        codes = [c.code for c in cands if c.code.strip()]
-        if codes:
-            ctx.scorer.score(ctx.prompt(t), codes)
-            meter.scored(len(codes))
-    return meter
 
 
 def timed(fn: Any) -> tuple[float, float, Any]:
@@ -98,7 +82,7 @@ def main() -> None:
     runs = {
         ("per task", "best-of-N"): lambda: [orm.solve(t, ctx).cost for t in tasks],
         ("per task", "vm-mcts"): lambda: [vm.solve(t, ctx).cost for t in tasks],
-        ("batched", "best-of-N"): lambda: [best_of_n_batched(tasks, ctx).freeze()],
+        ("batched", "best-of-N"): lambda: [s.cost for s in orm.solve_many(tasks, ctx)],
         ("batched", "vm-mcts"): lambda: [s.cost for s in vm.solve_many(tasks, ctx)],
     }
     walls: dict[tuple[str, str], list[float]] = {k: [] for k in runs}

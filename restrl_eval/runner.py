@@ -1,9 +1,15 @@
 """The run loop: benchmark -> strategy -> benchmark.check (through the executor) -> store.
 
-Why one task at a time: a task's result must not depend on which tasks ran before it or
-on where a previous attempt stopped, so each task is solved with its own derived seed,
-judged, and committed to the run store before the next one starts. A crashed run then
-resumes exactly where it stopped and its summary equals that of an uninterrupted run.
+Why chunks of tasks: a task's result must not depend on which tasks ran before it or on
+where a previous attempt stopped, so each task is solved with its own derived seed and
+its own requests. With ``batch_tasks=1`` (the default) a task is solved, judged and
+committed before the next one starts. With ``batch_tasks=N`` the task list is cut into
+fixed slices of N and the unfinished tasks of a slice are solved together
+(``solve_many``: one policy call carries every task's rows, which is what makes MCTS and
+best-of-N fast on a GPU or a multi-core CPU), judged, then committed. The slices are
+fixed by the task list, not by what is left, so a run killed mid-slice solves the same
+slice again on resume; only the floating-point effect of padding in a shared batch can
+tell a batched run from a one-by-one run.
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from restrl_eval.store import RunStore, summarize
-from restrl_eval.strategies.base import Solution, SolveContext, Strategy
+from restrl_eval.strategies.base import Solution, SolveContext, Strategy, solve_batch
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +79,16 @@ def run_tasks(
     tasks: Sequence[Any],
     *,
     progress: bool | None = None,
+    batch_tasks: int = 1,
 ) -> dict[str, Any]:
     """Solve, judge and store every task of ``tasks`` not yet finished in ``store``;
     write and return the summary over ``tasks``.
 
     ``progress``: True/False forces the tqdm bar on/off; None shows it on a terminal.
+    ``batch_tasks``: tasks solved together per strategy call (see the module docstring).
     """
+    if batch_tasks < 1:
+        raise ValueError(f"batch_tasks must be at least 1 (got {batch_tasks})")
     from tqdm.auto import tqdm
 
     columns = tuple(benchmark.columns)
@@ -94,15 +104,23 @@ def run_tasks(
     bar = tqdm(total=len(tasks), initial=done, desc=f"{benchmark.name}/{strategy.spec.name}",
                unit="task", disable=(not progress) if progress is not None else None, dynamic_ncols=True)
     try:
-        for task in todo:
-            solution = strategy.solve(task, ctx)
-            verdicts = benchmark.check(task, [solution.code], executor)
-            if len(verdicts) != 1:
-                raise RuntimeError(f"{benchmark.name}.check returned {len(verdicts)} verdicts for 1 program")
-            store.append(task.task_id, sample_rows(solution), verdict_row(verdicts[0], solution))
-            passes += bool(verdicts[0].passed)
-            done += 1
-            bar.update(1)
+        unfinished = {t.task_id for t in todo}
+        for start in range(0, len(tasks), batch_tasks):
+            chunk = [t for t in tasks[start:start + batch_tasks] if t.task_id in unfinished]
+            if not chunk:
+                continue
+            solutions = solve_batch(strategy, chunk, ctx)
+            judged = []
+            for task, solution in zip(chunk, solutions):
+                verdicts = benchmark.check(task, [solution.code], executor)
+                if len(verdicts) != 1:
+                    raise RuntimeError(f"{benchmark.name}.check returned {len(verdicts)} verdicts for 1 program")
+                judged.append((task, solution, verdicts[0]))
+            for task, solution, verdict in judged:
+                store.append(task.task_id, sample_rows(solution), verdict_row(verdict, solution))
+                passes += bool(verdict.passed)
+                done += 1
+                bar.update(1)
             bar.set_postfix(pass_rate=f"{passes / done:.3f}", refresh=False)
     finally:
         bar.close()

@@ -37,7 +37,7 @@ CONFIG, SAMPLES, VERDICTS, SUMMARY, ATTEMPTS = (
     "config.json", "samples.jsonl", "verdicts.jsonl", "summary.json", "attempts.jsonl",
 )
 # Fields that do not change any result, so a resume may differ in them.
-NON_IDENTITY_FIELDS = frozenset({"limit", "workers", "created", "command"})
+NON_IDENTITY_FIELDS = frozenset({"limit", "workers", "batch_tasks", "created", "command"})
 _VERSIONED = ("restrl", "torch", "transformers", "tokenizers", "accelerate", "vllm", "openai", "numpy")
 
 

@@ -250,6 +250,7 @@ def run_cell(
     run_dir: Path,
     config: Mapping[str, Any],
     progress: bool | None = None,
+    batch_tasks: int = 1,
 ) -> CellOutcome:
     """Run (or resume) one cell in ``run_dir`` through the run store and the run loop.
 
@@ -270,6 +271,6 @@ def run_cell(
 
     policy = CachingPolicy(ctx.policy, cache, model_id, on_update=persist)
     summary = run_tasks(benchmark, strategy, dataclasses.replace(ctx, policy=policy), store, executor, tasks,
-                        progress=progress)
+                        progress=progress, batch_tasks=batch_tasks)
     counts = read_reuse(run_dir)
     return CellOutcome(cell, run_dir, summary, counts["reused_rows"], counts["generated_rows"])

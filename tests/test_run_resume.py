@@ -21,10 +21,10 @@ N_TASKS = 8  # every task of the arith-test benchmark
 BOOT = [sys.executable, "-c", "import tests._run_bench; from restrl_eval.cli.main import main; main()"]
 
 
-def _args(lm: Path, scorer: Path, out: Path) -> list[str]:
+def _args(lm: Path, scorer: Path, out: Path, batch: int = 1) -> list[str]:
     return ["run", "--strategy", "orm", "--bench", "arith-test", "--model", str(lm), "--scorer", str(scorer),
             "--budget", "8", "--seed", "3", "--max-tokens", "64", "--workers", "1", "--no-progress",
-            "--out", str(out)]
+            "--batch-tasks", str(batch), "--out", str(out)]
 
 
 @pytest.fixture(autouse=True)
@@ -60,15 +60,18 @@ def _run_to_end(cmd: list[str]) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
 
 
-def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_lm_dir, tiny_scorer_dir, tmp_path):
+@pytest.mark.parametrize("batch", [1, 3])
+def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_lm_dir, tiny_scorer_dir, tmp_path, batch):
+    """``batch`` 3: tasks are solved three at a time (``--batch-tasks``); a chunk is
+    committed whole after its checks, and the kill lands between chunks or inside one."""
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    cmd = BOOT + _args(Path(tiny_lm_dir), Path(tiny_scorer_dir), killed)
+    cmd = BOOT + _args(Path(tiny_lm_dir), Path(tiny_scorer_dir), killed, batch)
 
     proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.monotonic() + 300
     try:
-        while len(_rows(killed / "verdicts.jsonl")) < 2:
+        while len(_rows(killed / "verdicts.jsonl")) < max(2, batch):
             assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
             assert time.monotonic() < deadline, "the run made no progress"
             time.sleep(0.01)
@@ -97,7 +100,8 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_lm_dir, tiny_scorer
 
     from restrl_eval.cli.main import cli
 
-    res = CliRunner().invoke(cli, _args(Path(tiny_lm_dir), Path(tiny_scorer_dir), clean), catch_exceptions=False)
+    res = CliRunner().invoke(cli, _args(Path(tiny_lm_dir), Path(tiny_scorer_dir), clean, batch),
+                             catch_exceptions=False)
     assert res.exit_code == 0, res.output
     resumed_summary = json.loads((killed / "summary.json").read_text())
     clean_summary = json.loads((clean / "summary.json").read_text())

@@ -198,3 +198,28 @@ def test_prm_min_picks_the_candidate_whose_weakest_step_is_strongest(policy, sco
     assert after.index == j, mins
     # with "mean", the 0.9 states of the others could outweigh: min is what makes j win here
     assert all(m is None or m < mins[j] for i, m in enumerate(mins) if i != j)
+
+
+@pytest.mark.parametrize("name,budget", [("greedy", 1), ("sample", 1), ("orm", 4), ("prm", 3)])
+def test_solve_many_gives_each_task_what_solve_gives_it(policy, scorer, bench, name, budget):
+    """``--batch-tasks``: several tasks in one policy call; each keeps its own requests and
+    seed, so its candidates, scores, choice and counted cost equal those of ``solve``."""
+    strat = create_strategy(name)
+    temperature = 0.0 if name == "greedy" else 0.7
+    ctx = _ctx(policy, bench, budget=budget, seed=4, temperature=temperature,
+               scorer=scorer if strat.needs_scorer else None)
+    tasks = bench.tasks()[:4]
+    together = strat.solve_many(tasks, ctx)
+    alone = [strat.solve(t, ctx) for t in tasks]
+    assert len(together) == len(tasks)
+    for a, b in zip(together, alone):
+        assert [c.text for c in a.candidates] == [c.text for c in b.candidates]
+        assert a.index == b.index and a.code == b.code
+        for ca, cb in zip(a.candidates, b.candidates):
+            assert set(ca.scores) == set(cb.scores)
+            for key in ca.scores:
+                assert ca.scores[key] == pytest.approx(cb.scores[key], abs=1e-5)
+        ca, cb = a.cost.to_dict(), b.cost.to_dict()
+        assert ca.pop("wall_s") > 0 and cb.pop("wall_s") > 0
+        assert ca == cb
+    assert len({c.text for s in together for c in s.candidates}) > 1  # not one repeated text

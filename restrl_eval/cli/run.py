@@ -96,6 +96,9 @@ def _table(summary: dict[str, Any], out: Path) -> str:
               help="APPS: 'reference' reproduces the official harness' defects (default: fixed).")
 @click.option("--apps-prompt", type=click.Choice(["restrl", "apps"]), default=None,
               help="APPS: prompt wording (restrl: ReST-RL's; apps: the APPS paper's).")
+@click.option("--batch-tasks", type=int, default=1, show_default=True,
+              help="Tasks solved together: one policy call carries every task's requests (faster on a GPU or "
+                   "many cores; each task keeps its own seed).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for torch (default: torch's own; 1 is fastest on a small shared machine).")
@@ -103,7 +106,8 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
         budget: int | None, limit: int | None, seed: int, out_dir: str | None, temperature: float | None,
         top_p: float, max_tokens: int, prompt_style: str, prm_agg: str | None,
         strategy_args: tuple[str, ...], workers: int, data_dir: str | None, apps_path: str | None,
-        apps_compat: str | None, apps_prompt: str | None, progress: bool | None, threads: int | None) -> None:
+        apps_compat: str | None, apps_prompt: str | None, batch_tasks: int, progress: bool | None,
+        threads: int | None) -> None:
     """Run STRATEGY on BENCH with MODEL; store every candidate and verdict; print a table.
 
     Rerunning the same command resumes the run and redoes no finished task.
@@ -113,7 +117,7 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
 
     # -- cheap checks first -------------------------------------------------------------
     _check_numbers(budget=budget, limit=limit, max_tokens=max_tokens, workers=workers,
-                   temperature=temperature, top_p=top_p, threads=threads)
+                   temperature=temperature, top_p=top_p, threads=threads, batch_tasks=batch_tasks)
     strat = _make_strategy(strategy_name, strategy_args, prm_agg, scorer_path, temperature)
     budget = budget if budget is not None else int(strat.default_budget)
     temperature = temperature if temperature is not None else float(strat.default_temperature)
@@ -132,10 +136,11 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
                       "options": bench_options, "columns": list(benchmark.columns)},
         "limit": limit,
         "workers": workers,
+        "batch_tasks": batch_tasks,
     }
     out = Path(out_dir) if out_dir else _default_out(
         bench, strategy_name, model, seed,
-        {**{k: v for k, v in config.items() if k not in ("limit", "workers")},
+        {**{k: v for k, v in config.items() if k not in ("limit", "workers", "batch_tasks")},
          "model": model, "backend": backend, "scorer": scorer_path})
     try:  # refuse a directory holding another run before paying for the model load
         RunStore.check_compatible(out, config)
@@ -152,13 +157,13 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
     config["scorer"] = {"path": scorer_path, **_describe(scorer)} if scorer is not None else None
     ctx = SolveContext(policy=policy, benchmark=benchmark, budget=budget, seed=seed, sampling=sampling,
                        scorer=scorer, chat=prompt_style == "chat")
-    _execute(strat, ctx, benchmark, tasks, out, config, workers, progress)
+    _execute(strat, ctx, benchmark, tasks, out, config, workers, progress, batch_tasks)
 
 
 def _check_numbers(*, budget: int | None, limit: int | None, max_tokens: int, workers: int,
-                   temperature: float | None, top_p: float, threads: int | None) -> None:
+                   temperature: float | None, top_p: float, threads: int | None, batch_tasks: int = 1) -> None:
     for flag, value in (("--budget", budget), ("--limit", limit), ("--max-tokens", max_tokens),
-                        ("--workers", workers), ("--threads", threads)):
+                        ("--workers", workers), ("--threads", threads), ("--batch-tasks", batch_tasks)):
         if value is not None and value < 1:
             raise click.ClickException(f"{flag} must be at least 1 (got {value})")
     if temperature is not None and temperature < 0:
@@ -228,7 +233,7 @@ def _named(flag: str, value: str, exc: BaseException) -> str:
 
 
 def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, config: dict[str, Any],
-             workers: int, progress: bool | None) -> None:
+             workers: int, progress: bool | None, batch_tasks: int = 1) -> None:
     from restrl_eval.execution import Executor
     from restrl_eval.runner import run_tasks
     from restrl_eval.store import RunStore, RunStoreError, package_versions
@@ -239,5 +244,6 @@ def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, 
             store = RunStore.open(out, config)
         except RunStoreError as exc:
             raise _fail(exc) from None
-        summary = run_tasks(benchmark, strat, ctx, store, executor, tasks, progress=progress)
+        summary = run_tasks(benchmark, strat, ctx, store, executor, tasks, progress=progress,
+                            batch_tasks=batch_tasks)
     click.echo(_table(summary, out))

@@ -106,12 +106,14 @@ def _describe(obj: Any) -> dict[str, Any]:
 @click.option("--workers", type=int, default=2, show_default=True, help="Sandbox worker processes.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--apps-path", type=click.Path(), default=None)
+@click.option("--batch-tasks", type=int, default=1, show_default=True,
+              help="Tasks solved together per policy call in every cell (speed only; each task keeps its seed).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
 def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, scorer_path: str | None,
           scorer_for: tuple[str, ...], strategy_args: tuple[str, ...], limit: int | None, seed: int,
           out_dir: str | None, csv_path: str | None, temperature: float | None, top_p: float, max_tokens: int,
           prompt_style: str, reuse: bool, workers: int, data_dir: str | None, apps_path: str | None,
-          progress: bool | None) -> None:
+          batch_tasks: int, progress: bool | None) -> None:
     """Run every (strategy, budget) cell as a resumable run; write one CSV row per cell.
 
     Rerunning the same command resumes: finished tasks of every cell are not redone.
@@ -123,7 +125,8 @@ def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, s
 
     names = list(dict.fromkeys(_split(strategies, "strategies")))
     budget_list = _budgets(budgets)
-    for name, value in (("--limit", limit), ("--workers", workers), ("--max-tokens", max_tokens)):
+    for name, value in (("--limit", limit), ("--workers", workers), ("--max-tokens", max_tokens),
+                        ("--batch-tasks", batch_tasks)):
         if value is not None and value < 1:
             raise click.BadParameter(f"must be at least 1 (got {value})", param_hint=name)
     if temperature is not None and temperature < 0:
@@ -167,7 +170,7 @@ def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, s
                                    top_p=top_p, max_tokens=max_tokens) for n, s in built.items()}
     outcomes = _run(built, budget_list, benchmark, tasks, policy, scorers, scorer_paths, samplings, seed,
                     prompt_style, out, Path(csv_path) if csv_path else out / "sweep.csv", reuse, workers,
-                    limit, model, backend, options, progress)
+                    limit, model, backend, options, progress, batch_tasks)
     click.echo(_table(outcomes, bench, Path(csv_path) if csv_path else out / "sweep.csv"))
 
 
@@ -193,7 +196,7 @@ def _load_models(model: str, backend: str, scorer_paths: dict[str, str | None]) 
 def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[Any], policy: Any,
          scorers: dict[str, Any], scorer_paths: dict[str, str | None], samplings: dict[str, Any], seed: int,
          prompt_style: str, out: Path, csv_path: Path, reuse: bool, workers: int, limit: int | None, model: str,
-         backend: str, options: dict[str, Any], progress: bool | None) -> list[Any]:
+         backend: str, options: dict[str, Any], progress: bool | None, batch_tasks: int = 1) -> list[Any]:
     from restrl_eval.execution import Executor
     from restrl_eval.runner import sandbox_level
     from restrl_eval.store import RunStoreError, package_versions
@@ -209,7 +212,7 @@ def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[
                 "benchmark": {"name": benchmark.name, "data_hash": benchmark.data_hash(), "options": options,
                               "columns": list(benchmark.columns)},
                 "sandbox": {"level": sandbox_level(executor)}, "versions": package_versions(),
-                "limit": limit, "workers": workers}
+                "limit": limit, "workers": workers, "batch_tasks": batch_tasks}
         for cell in plan_cells(list(built), budgets):
             strat = create_strategy(cell.strategy, built[cell.strategy].spec.args)
             scorer = scorers[cell.strategy]
@@ -222,7 +225,8 @@ def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[
             try:
                 outcome = run_cell(cell, strategy=strat, ctx=ctx, cache=cache, model_id=model_id,
                                    benchmark=benchmark, tasks=tasks, executor=executor,
-                                   run_dir=out / "cells" / cell.name, config=config, progress=progress)
+                                   run_dir=out / "cells" / cell.name, config=config, progress=progress,
+                                   batch_tasks=batch_tasks)
             except RunStoreError as exc:
                 raise _fail(exc) from None
             outcomes.append(outcome)

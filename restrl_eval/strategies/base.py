@@ -31,6 +31,7 @@ __all__ = [
     "StrategyError",
     "StrategySpec",
     "create_strategy",
+    "solve_batch",
     "strategy",
     "task_seed",
 ]
@@ -92,8 +93,11 @@ class CostMeter:
     strategies only report events (generations received, states scored).
     """
 
-    def __init__(self) -> None:
-        self._start = time.perf_counter()
+    def __init__(self, *, clock: bool = True) -> None:
+        # clock=False: the caller books wall time itself with ``spent`` (a batch of tasks
+        # shares one policy call, and each task is charged its share of it).
+        self._start = time.perf_counter() if clock else None
+        self.wall_s = 0.0
         self.candidates = 0
         self.scorer_calls = 0
         self.completion_tokens = 0
@@ -111,13 +115,23 @@ class CostMeter:
     def scored(self, states: int) -> None:
         self.scorer_calls += int(states)
 
+    @property
+    def clocked(self) -> bool:
+        """True when the meter measures its own wall time from creation to ``freeze``."""
+        return self._start is not None
+
+    def spent(self, seconds: float) -> None:
+        """Book ``seconds`` of wall time on this task (its share of shared work)."""
+        self.wall_s += float(seconds)
+
     def freeze(self) -> Cost:
+        running = time.perf_counter() - self._start if self._start is not None else 0.0
         return Cost(
             self.candidates,
             self.scorer_calls,
             self.completion_tokens,
             self.prompt_tokens,
-            time.perf_counter() - self._start,
+            self.wall_s + running,
         )
 
 
@@ -195,6 +209,23 @@ class Strategy(Protocol):
     needs_scorer: bool
 
     def solve(self, task: Any, ctx: SolveContext) -> Solution: ...
+
+
+def solve_batch(strategy: Strategy, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
+    """Solve ``tasks`` together when the strategy can (``solve_many``), else one by one.
+
+    Why optional: batching several tasks into each policy call is a speed matter only (a
+    task's seed and rows are its own), so a third-party strategy that only has ``solve``
+    still works in a batched run.
+    """
+    many = getattr(strategy, "solve_many", None)
+    if callable(many) and len(tasks) > 1:
+        solutions = list(many(list(tasks), ctx))
+        if len(solutions) != len(tasks):
+            raise RuntimeError(f"{strategy.spec.name}.solve_many returned {len(solutions)} solutions "
+                               f"for {len(tasks)} tasks")
+        return solutions
+    return [strategy.solve(t, ctx) for t in tasks]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ non-blank line) and aggregates the step scores, ``min`` by default as in the pap
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Sequence
 
 from restrl_eval.strategies.base import (
     Candidate,
@@ -18,7 +19,7 @@ from restrl_eval.strategies.base import (
     StrategyError,
     strategy,
 )
-from restrl_eval.strategies.common import best_index, clean_score, draw_candidates, split_steps
+from restrl_eval.strategies.common import best_index, clean_score, draw_candidates_many, split_steps
 
 __all__ = ["OutcomeBestOfN", "ProcessBestOfN", "PRM_AGGREGATIONS"]
 
@@ -30,6 +31,21 @@ def _require_scorer(name: str, ctx: SolveContext) -> Any:
     if ctx.scorer is None:
         raise StrategyError(f"strategy {name!r} needs a scorer (--scorer PATH)")
     return ctx.scorer
+
+
+def _draw_and_rank(tasks: Sequence[Any], ctx: SolveContext, rank: Any) -> list[Solution]:
+    """Draw ``ctx.budget`` candidates for every task in one policy call, then rank each
+    task's candidates with ``rank(task, candidates, meter) -> (candidates, scores)``."""
+    meters = [CostMeter(clock=False) for _ in tasks]
+    drawn = draw_candidates_many(tasks, ctx, n=ctx.budget, temperature=ctx.sampling.temperature, meters=meters)
+    solutions = []
+    for task, cands, meter in zip(tasks, drawn, meters):
+        t0 = time.perf_counter()
+        cands, scores = rank(task, cands, meter)
+        meter.spent(time.perf_counter() - t0)
+        k = best_index(scores)
+        solutions.append(Solution(cands[k].code, k, tuple(cands), meter.freeze()))
+    return solutions
 
 
 def _with_scores(c: Candidate, **scores: Any) -> Candidate:
@@ -46,9 +62,15 @@ class OutcomeBestOfN:
     needs_scorer = True
 
     def solve(self, task: Any, ctx: SolveContext) -> Solution:
+        return self.solve_many([task], ctx)[0]
+
+    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
         scorer = _require_scorer("orm", ctx)
-        meter = CostMeter()
-        cands = draw_candidates(task, ctx, n=ctx.budget, temperature=ctx.sampling.temperature, meter=meter)
+        return _draw_and_rank(tasks, ctx, lambda task, cands, meter: self._rank(scorer, task, cands, meter, ctx))
+
+    @staticmethod
+    def _rank(scorer: Any, task: Any, cands: list[Candidate], meter: CostMeter,
+              ctx: SolveContext) -> tuple[list[Candidate], list[float | None]]:
         todo = [i for i, c in enumerate(cands) if c.code.strip()]
         raw = scorer.score(ctx.prompt(task), [cands[i].code for i in todo]) if todo else []
         if len(raw) != len(todo):
@@ -57,9 +79,7 @@ class OutcomeBestOfN:
         scores: list[float | None] = [None] * len(cands)
         for i, s in zip(todo, raw):
             scores[i] = clean_score(s)
-        cands = [_with_scores(c, orm=s) for c, s in zip(cands, scores)]
-        k = best_index(scores)
-        return Solution(cands[k].code, k, tuple(cands), meter.freeze())
+        return [_with_scores(c, orm=s) for c, s in zip(cands, scores)], scores
 
 
 @strategy("prm")
@@ -76,11 +96,16 @@ class ProcessBestOfN:
         self.agg = agg
 
     def solve(self, task: Any, ctx: SolveContext) -> Solution:
+        return self.solve_many([task], ctx)[0]
+
+    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
+        scorer = _require_scorer("prm", ctx)
+        return _draw_and_rank(tasks, ctx, lambda task, cands, meter: self._rank(scorer, task, cands, meter, ctx))
+
+    def _rank(self, scorer: Any, task: Any, cands: list[Candidate], meter: CostMeter,
+              ctx: SolveContext) -> tuple[list[Candidate], list[float | None]]:
         from restrl_eval.backends.base import aggregate
 
-        scorer = _require_scorer("prm", ctx)
-        meter = CostMeter()
-        cands = draw_candidates(task, ctx, n=ctx.budget, temperature=ctx.sampling.temperature, meter=meter)
         problem = ctx.prompt(task)
         scores: list[float | None] = []
         scored: list[Candidate] = []
@@ -97,5 +122,4 @@ class ProcessBestOfN:
             s = clean_score(aggregate(step_scores, how=self.agg))
             scores.append(s)
             scored.append(_with_scores(c, prm=s, prm_steps=step_scores))
-        k = best_index(scores)
-        return Solution(scored[k].code, k, tuple(scored), meter.freeze())
+        return scored, scores

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from restrl_eval.strategies.base import Candidate, CostMeter, SolveContext, task_seed
 
-__all__ = ["draw_candidates", "split_steps", "best_index", "clean_score"]
+__all__ = ["draw_candidates", "draw_candidates_many", "split_steps", "best_index", "clean_score"]
 
 
 def draw_candidates(
@@ -23,32 +23,60 @@ def draw_candidates(
     The request's seed is derived from the run seed and the task id, so the same task
     gets the same candidates whether it runs first, last, or after a resume.
     """
+    return draw_candidates_many([task], ctx, n=n, temperature=temperature, meters=[meter])[0]
+
+
+def draw_candidates_many(
+    tasks: Sequence[Any], ctx: SolveContext, *, n: int, temperature: float, meters: Sequence[CostMeter]
+) -> list[list[Candidate]]:
+    """Sample ``n`` complete programs for each of ``tasks`` in ONE policy call.
+
+    Each task keeps its own request and seed, so its candidates are what it would get
+    alone (up to the floating-point effect of padding in a shared batch). Meters created
+    with ``clock=False`` are charged the call's wall time in proportion to their tokens.
+    """
+    import time
+
     from restrl_eval.backends.base import GenerationRequest  # heavy backends stay lazy
 
-    request = GenerationRequest(
-        prompt=ctx.prompt(task),
-        chat=ctx.chat,
-        n=n,
-        temperature=temperature,
-        top_p=ctx.sampling.top_p if temperature > 0 else 1.0,
-        max_tokens=ctx.sampling.max_tokens,
-        stop=tuple(ctx.sampling.stop),
-        seed=task_seed(ctx.seed, task.task_id),
-    )
-    [generations] = ctx.policy.generate([request])
-    if len(generations) != n:  # a backend bug would silently break the budget
-        raise RuntimeError(f"policy returned {len(generations)} generations for n={n}")
-    meter.generated(generations)
-    return [
-        Candidate(
-            text=g.text,
-            code=ctx.benchmark.extract_code(task, g.text),
-            prompt_tokens=int(g.prompt_tokens),
-            completion_tokens=int(g.completion_tokens),
-            finish_reason=str(g.finish_reason),
+    requests = [
+        GenerationRequest(
+            prompt=ctx.prompt(task),
+            chat=ctx.chat,
+            n=n,
+            temperature=temperature,
+            top_p=ctx.sampling.top_p if temperature > 0 else 1.0,
+            max_tokens=ctx.sampling.max_tokens,
+            stop=tuple(ctx.sampling.stop),
+            seed=task_seed(ctx.seed, task.task_id),
         )
-        for g in generations
+        for task in tasks
     ]
+    t0 = time.perf_counter()
+    results = ctx.policy.generate(requests)
+    elapsed = time.perf_counter() - t0
+    if len(results) != len(requests):
+        raise RuntimeError(f"policy returned {len(results)} results for {len(requests)} requests")
+    out: list[list[Candidate]] = []
+    weights = [sum(int(g.completion_tokens) + 1 for g in gens) for gens in results]
+    for task, generations, meter, w in zip(tasks, results, meters, weights):
+        if len(generations) != n:  # a backend bug would silently break the budget
+            raise RuntimeError(f"policy returned {len(generations)} generations for n={n}")
+        meter.generated(generations)
+        t1 = time.perf_counter()
+        out.append([
+            Candidate(
+                text=g.text,
+                code=ctx.benchmark.extract_code(task, g.text),
+                prompt_tokens=int(g.prompt_tokens),
+                completion_tokens=int(g.completion_tokens),
+                finish_reason=str(g.finish_reason),
+            )
+            for g in generations
+        ])
+        if not meter.clocked:
+            meter.spent(elapsed * w / sum(weights) + time.perf_counter() - t1)
+    return out
 
 
 def split_steps(code: str) -> list[str]:

@@ -1,10 +1,10 @@
 """``greedy``: one candidate decoded at temperature 0 (the deterministic baseline)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from restrl_eval.strategies.base import CostMeter, Solution, SolveContext, strategy
-from restrl_eval.strategies.common import draw_candidates
+from restrl_eval.strategies.common import draw_candidates_many
 
 __all__ = ["Greedy"]
 
@@ -18,6 +18,9 @@ class Greedy:
     needs_scorer = False
 
     def solve(self, task: Any, ctx: SolveContext) -> Solution:
-        meter = CostMeter()
-        candidates = draw_candidates(task, ctx, n=1, temperature=0.0, meter=meter)
-        return Solution(candidates[0].code, 0, tuple(candidates), meter.freeze())
+        return self.solve_many([task], ctx)[0]
+
+    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
+        meters = [CostMeter(clock=False) for _ in tasks]
+        drawn = draw_candidates_many(tasks, ctx, n=1, temperature=0.0, meters=meters)
+        return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]

@@ -5,10 +5,10 @@ T = 0.7 (as the official ReST-RL evaluation does), so reproducing that row needs
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from restrl_eval.strategies.base import CostMeter, Solution, SolveContext, strategy
-from restrl_eval.strategies.common import draw_candidates
+from restrl_eval.strategies.common import draw_candidates_many
 
 __all__ = ["Sample"]
 
@@ -22,7 +22,9 @@ class Sample:
     needs_scorer = False
 
     def solve(self, task: Any, ctx: SolveContext) -> Solution:
-        meter = CostMeter()
-        t = ctx.sampling.temperature
-        candidates = draw_candidates(task, ctx, n=1, temperature=t, meter=meter)
-        return Solution(candidates[0].code, 0, tuple(candidates), meter.freeze())
+        return self.solve_many([task], ctx)[0]
+
+    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
+        meters = [CostMeter(clock=False) for _ in tasks]
+        drawn = draw_candidates_many(tasks, ctx, n=1, temperature=ctx.sampling.temperature, meters=meters)
+        return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
