@@ -193,6 +193,10 @@ def _judge_all(bench: Benchmark, todo: list[Sample], store: _VerdictStore, worke
         prepare = getattr(bench, "prepare", None)
         if prepare is not None:
             prepare(sorted({s.task_id for s in todo}), ex)
+        hint = getattr(bench, "cost_hint", None)
+        if callable(hint):  # longest tasks first: the pool's tail is then short jobs
+            cost = {t: float(hint(t)) for t in {s.task_id for s in todo}}
+            todo = sorted(todo, key=lambda s: -cost[s.task_id])
         bar = tqdm(total=len(todo), desc=f"judging {bench.name}", unit="sample", disable=not progress)
 
         def judge(sample: Sample) -> None:

@@ -244,6 +244,11 @@ class TruthCache:
             self._truth = truth
         return self._truth
 
+    def peek(self, task_id: str) -> Truth | None:
+        """The cached truth of ``task_id``, or None; never computes."""
+        with self._lock:
+            return self._load().get(task_id)
+
     def get(self, task_ids: Iterable[str], executor: Any,
             compute: Callable[[list[Problem], Any], dict[str, Truth]]) -> dict[str, Truth]:
         """Truth for ``task_ids``, computing (through ``executor``) and caching the missing ones."""

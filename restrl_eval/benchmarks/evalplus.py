@@ -184,6 +184,13 @@ class EvalPlusBenchmark(Benchmark):
         """Make sure the expected outputs of ``task_ids`` exist (computed in parallel once)."""
         self.truth_cache.get(task_ids, executor, self._compute_truth)
 
+    def cost_hint(self, task_id: str) -> float:
+        """Seconds the canonical solution took on all inputs (after ``prepare``): a
+        scheduling hint, so a run starts its longest tasks first and ends without one
+        long job holding up an otherwise idle pool."""
+        truth = self.truth_cache.peek(task_id)
+        return float(sum(truth.base_time) + sum(truth.plus_time)) if truth is not None else 0.0
+
     def _compute_truth(self, problems: list[Problem], executor: Any) -> dict[str, Truth]:
         from restrl_eval.execution import Job, Limits, Profile, Status
 

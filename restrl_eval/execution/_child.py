@@ -124,7 +124,8 @@ def _run(job, rt):
             rt.run_program()
             _join_threads()  # a script ends when its last non-daemon thread does
         else:
-            exec(compile(driver, "<driver>", "exec"), {"__name__": "__restrl_driver__", "restrl": rt, "__builtins__": builtins})
+            code = job.get("driver_code") or compile(driver, "<driver>", "exec")
+            exec(code, {"__name__": "__restrl_driver__", "restrl": rt, "__builtins__": builtins})
     except SystemExit as exc:
         status = exc.code
         if driver is None and (status is None or status == 0):
