@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -150,7 +151,10 @@ def test_stack_overflow_segfault(ex, clean):
     # repr of a deeply nested list recurses in C: with the limit lifted the C stack overflows
     code = "import sys\nsys.setrecursionlimit(10**8)\na = []\nfor _ in range(10**7):\n    a = [a]\nrepr(a)\n"
     r = run(ex, code, limits=Limits(timeout_s=10.0, stack_mb=8))
-    assert r.status in (Status.KILLED, Status.OOM)
+    # Python 3.12+ guards C recursion itself (RecursionError); older versions overflow the
+    # C stack and the child dies on SIGSEGV. Either way the harness reports it and lives on.
+    assert r.status in (Status.KILLED, Status.OOM) or (
+        r.status is Status.ERROR and "RecursionError" in r.detail and sys.version_info >= (3, 12)), r
 
 
 # -- filesystem -----------------------------------------------------------------------------
@@ -265,8 +269,12 @@ def test_parent_environment_secret(ex, clean):
 
 
 def test_home_secrets_not_visible(ex, clean):
-    r = run(ex, "import os\nprint(os.path.exists('/root/.bash_history'), os.listdir('/root'))\n")
-    assert r.status is Status.PASS
+    # /root exists inside only when the Python prefix lives under it (pyenv): then it holds
+    # nothing but that prefix
+    r = run(ex, "import os\nprint(os.path.exists('/root/.bash_history'), "
+                "os.listdir('/root') if os.path.isdir('/root') else 'no /root')\n")
+    assert r.status is Status.PASS, r
+    assert r.stdout.startswith("False ")
     assert ".bashrc" not in r.stdout and ".cache" not in r.stdout
 
 
