@@ -39,7 +39,6 @@ def _runner(P, wfd, nonce):
     import contextlib
     import faulthandler
     import functools
-    import io
     import json
     import subprocess
     import sys
@@ -54,7 +53,7 @@ def _runner(P, wfd, nonce):
     import unittest.result
     import unittest.suite
 
-    write, dumps, getpid = os.write, json.dumps, os.getpid
+    write, dumps = os.write, json.dumps
     strict = P["strict"]
     test_first_line = P["test_first_line"]
     entry_point = P["entry_point"]
@@ -178,22 +177,6 @@ def _runner(P, wfd, nonce):
     plt.close("all")
 
     # ---- swallow_io ---------------------------------------------------------------------------
-    class WriteOnlyStringIO(io.StringIO):
-        def read(self, *args, **kwargs):
-            raise IOError
-
-        def readline(self, *args, **kwargs):
-            raise IOError
-
-        def readlines(self, *args, **kwargs):
-            raise IOError
-
-        def readable(self, *args, **kwargs):
-            return False
-
-    class redirect_stdin(contextlib._RedirectStream):
-        _stream = "stdin"
-
     @contextlib.contextmanager
     def swallow_subprocess_output():
         popen_before, run_before = subprocess.Popen, subprocess.run
@@ -224,8 +207,7 @@ def _runner(P, wfd, nonce):
 
     @contextlib.contextmanager
     def swallow_io():
-        stream = WriteOnlyStringIO()
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), redirect_stdin(stream):
+        with swallow_stdio():  # noqa: F821 (inlined _driver_io)
             with swallow_subprocess_output():
                 yield
 

@@ -1,7 +1,8 @@
 """Sandbox driver for HumanEval(+)/MBPP(+): runs one program on base and plus inputs.
 
 Executed INSIDE the sandbox (see ``restrl_eval/execution/_child.py``), after the source
-of ``codec.py`` (for ``make_encoder``/``decode``); importing this module does nothing.
+of ``codec.py`` (for ``make_encoder``/``decode``) and ``_driver_io.py`` (``swallow_stdio``);
+importing this module does nothing.
 It never judges: it reports each output, encoded, as ``{"kind": "o", "p": phase,
 "i": index, "v": tree}`` (or ``"x": exception name``) and ``{"kind": "end", "p": phase,
 "r": "done" | "killed"}``; the trusted harness compares with the expected outputs.
@@ -26,7 +27,6 @@ def _restrl_evalplus_main(restrl):
     import builtins
     import contextlib
     import copy
-    import io
     import json
     import math
     import signal
@@ -65,27 +65,7 @@ def _restrl_evalplus_main(restrl):
         finally:
             setitimer(ITIMER_REAL, 0)
 
-    class WriteOnlyStringIO(io.StringIO):
-        def read(self, *args, **kwargs):
-            raise IOError
-
-        def readline(self, *args, **kwargs):
-            raise IOError
-
-        def readlines(self, *args, **kwargs):
-            raise IOError
-
-        def readable(self, *args, **kwargs):
-            return False
-
-    class redirect_stdin(contextlib._RedirectStream):
-        _stream = "stdin"
-
-    @contextlib.contextmanager
-    def swallow_io():
-        stream = WriteOnlyStringIO()
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), redirect_stdin(stream):
-            yield
+    swallow_io = swallow_stdio  # noqa: F821 (inlined _driver_io)
 
     def name_of(exc):
         try:
@@ -230,7 +210,7 @@ def _restrl_evalplus_main(restrl):
                 setitimer(ITIMER_REAL, max(min(limit, remaining), 1e-4))
                 try:
                     saved = sys.stdin, sys.stdout, sys.stderr
-                    sys.stdout = sys.stderr = sys.stdin = WriteOnlyStringIO()
+                    sys.stdout = sys.stderr = sys.stdin = WriteOnlyStringIO()  # noqa: F821
                     try:
                         out = fn(*inp)
                     finally:

@@ -72,7 +72,8 @@ PRELOAD = ("numpy", "pandas", "matplotlib.pyplot")
 
 @lru_cache(maxsize=1)
 def driver_source() -> str:
-    return resources.files("restrl_eval.benchmarks").joinpath("_bcb_driver.py").read_text(encoding="utf-8")
+    here = resources.files("restrl_eval.benchmarks")
+    return "\n\n".join(here.joinpath(name).read_text(encoding="utf-8") for name in ("_driver_io.py", "_bcb_driver.py"))
 
 
 @lru_cache(maxsize=4096)

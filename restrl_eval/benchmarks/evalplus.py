@@ -91,9 +91,8 @@ _HERE = Path(__file__).resolve().parent
 
 
 def _driver_source() -> str:
-    codec = (_HERE / "codec.py").read_text(encoding="utf-8")
-    driver = (_HERE / "_evalplus_driver.py").read_text(encoding="utf-8")
-    return codec + "\n\n" + driver
+    return "\n\n".join((_HERE / name).read_text(encoding="utf-8")
+                       for name in ("codec.py", "_driver_io.py", "_evalplus_driver.py"))
 
 
 DRIVER = _driver_source()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from restrl_eval.strategies.base import Candidate, CostMeter, SolveContext, task_seed
+from restrl_eval.strategies.base import Candidate, CostMeter, Solution, SolveContext, task_seed
 
-__all__ = ["draw_candidates", "draw_candidates_many", "split_steps", "best_index", "clean_score"]
+__all__ = ["draw_candidates", "draw_candidates_many", "single_draws", "split_steps", "best_index", "clean_score"]
 
 
 def draw_candidates(
@@ -77,6 +77,14 @@ def draw_candidates_many(
         if not meter.clocked:
             meter.spent(elapsed * w / sum(weights) + time.perf_counter() - t1)
     return out
+
+
+def single_draws(tasks: Sequence[Any], ctx: SolveContext, temperature: float) -> list[Solution]:
+    """One candidate per task, all tasks in one policy call; the candidate is the answer
+    (``greedy`` at temperature 0, ``sample`` at the run's temperature)."""
+    meters = [CostMeter(clock=False) for _ in tasks]
+    drawn = draw_candidates_many(tasks, ctx, n=1, temperature=temperature, meters=meters)
+    return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
 
 
 def split_steps(code: str) -> list[str]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from restrl_eval.strategies.base import CostMeter, Solution, SolveContext, strategy
-from restrl_eval.strategies.common import draw_candidates_many
+from restrl_eval.strategies.base import Solution, SolveContext, strategy
+from restrl_eval.strategies.common import single_draws
 
 __all__ = ["Greedy"]
 
@@ -21,6 +21,4 @@ class Greedy:
         return self.solve_many([task], ctx)[0]
 
     def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
-        meters = [CostMeter(clock=False) for _ in tasks]
-        drawn = draw_candidates_many(tasks, ctx, n=1, temperature=0.0, meters=meters)
-        return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
+        return single_draws(tasks, ctx, 0.0)

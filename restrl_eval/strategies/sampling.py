@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from restrl_eval.strategies.base import CostMeter, Solution, SolveContext, strategy
-from restrl_eval.strategies.common import draw_candidates_many
+from restrl_eval.strategies.base import Solution, SolveContext, strategy
+from restrl_eval.strategies.common import single_draws
 
 __all__ = ["Sample"]
 
@@ -25,6 +25,4 @@ class Sample:
         return self.solve_many([task], ctx)[0]
 
     def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
-        meters = [CostMeter(clock=False) for _ in tasks]
-        drawn = draw_candidates_many(tasks, ctx, n=1, temperature=ctx.sampling.temperature, meters=meters)
-        return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
+        return single_draws(tasks, ctx, ctx.sampling.temperature)
