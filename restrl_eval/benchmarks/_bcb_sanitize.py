@@ -1,14 +1,17 @@
 """Pull a runnable program out of a model's text, as bigcodebench 0.2.5 does.
 
 Why our own: bigcodebench's ``sanitize.py`` needs tree-sitter and imports its whole data
-layer (``datasets``, ``wget``...). Its rules are simple enough to restate on ``ast``:
+layer (``datasets``, ``wget``...). Its rules are simple enough to restate on ``ast``; the
+parts it shares with evalplus' sanitizer (``code_extract``, the identifier edges, the
+definition name of an assignment, reachability) come from ``sanitize.py``:
 
 1. ``code_extract``: the contiguous line range (at least two lines) that parses and has
    the most non-blank lines; the first such range wins ties.
 2. Keep, in this order: every top-level ``import`` / ``from x import`` (not
    ``from __future__``, which tree-sitter types differently), then the top-level
-   *undecorated* function and class definitions and simple assignments that the entry
-   point reaches through the identifiers they mention. The first definition of a name wins.
+   *undecorated* function and class definitions and assignments (named as tree-sitter
+   names them: ``obj.attr = X`` defines ``X``) that the entry point reaches through the
+   identifiers they mention. The first definition of a name wins.
 3. Cut trailing top-level lines that mention the entry point (bigcodebench's "ad-hoc"
    step, kept bug for bug: a one-line ``def task_func(...): ...`` at the end is cut too).
 4. If nothing is left, fall back to the range from step 1.
@@ -22,86 +25,11 @@ import ast
 import re
 from typing import Iterable
 
+from restrl_eval.benchmarks.sanitize import assignment_name, code_extract, identifiers, reachable, syntax_ok
+
 __all__ = ["code_extract", "sanitize", "syntax_ok"]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-def syntax_ok(code: str) -> bool:
-    """Does ``code`` parse? (bigcodebench's ``syntax_check``; null bytes count as invalid.)"""
-    try:
-        ast.parse(code)
-    except (SyntaxError, MemoryError, ValueError, RecursionError):
-        return False
-    return True
-
-
-def code_extract(text: str) -> str:
-    """The longest (in non-blank lines) parseable run of at least two lines of ``text``."""
-    lines = text.split("\n")
-    n = len(lines)
-    nonblank = [1 if line.strip() else 0 for line in lines]
-    suffix = [0] * (n + 1)  # suffix[i] = non-blank lines in lines[i:]
-    for i in range(n - 1, -1, -1):
-        suffix[i] = suffix[i + 1] + nonblank[i]
-    best, pair = 0, (0, 0)
-    for i in range(n):
-        if suffix[i] <= best:  # no range starting here can beat the best one (ties keep the first)
-            break
-        count = nonblank[i]
-        for j in range(i + 1, n):
-            count += nonblank[j]
-            if count <= best:
-                continue
-            if syntax_ok("\n".join(lines[i : j + 1])):
-                best, pair = count, (i, j)
-    return "\n".join(lines[pair[0] : pair[1] + 1])
-
-
-def _node_identifiers(node: ast.AST) -> set[str]:
-    """Every name tree-sitter would see as an ``identifier`` below ``node``."""
-    names: set[str] = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            names.add(sub.id)
-        elif isinstance(sub, ast.Attribute):
-            names.add(sub.attr)
-        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(sub.name)
-        elif isinstance(sub, ast.arg):
-            names.add(sub.arg)
-        elif isinstance(sub, ast.keyword) and sub.arg:
-            names.add(sub.arg)
-        elif isinstance(sub, ast.alias):
-            names.update(p for p in sub.name.split(".") if p and p != "*")
-            if sub.asname:
-                names.add(sub.asname)
-        elif isinstance(sub, ast.ImportFrom) and sub.module:
-            names.update(sub.module.split("."))
-        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
-            names.update(sub.names)
-        elif isinstance(sub, ast.ExceptHandler) and sub.name:
-            names.add(sub.name)
-        elif isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
-            names.add(sub.name)
-        elif isinstance(sub, ast.MatchMapping) and sub.rest:
-            names.add(sub.rest)
-    return names
-
-
-def _reachable(entrypoint: str, deps: dict[str | None, set[str]]) -> set[str]:
-    seen, queue = {entrypoint}, [entrypoint]
-    while queue:
-        for nxt in deps.get(queue.pop(0), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
-
-
-def _assignment_name(node: ast.Assign | ast.AnnAssign) -> str | None:
-    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-    return target.id if isinstance(target, ast.Name) else None
 
 
 def _slices(code: str) -> tuple[bytes, list[int]]:
@@ -149,7 +77,7 @@ def _top_level(tree: ast.Module) -> tuple[list[ast.stmt], list[tuple[str | None,
                 continue
             name: str | None = node.name
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            name = _assignment_name(node)
+            name = assignment_name(node)
         else:
             continue
         if name not in taken:
@@ -177,7 +105,7 @@ def _extract_target(text: str, entrypoint: str | None) -> str:
     imports, defs = _top_level(tree)
     keep: Iterable[tuple[str | None, ast.stmt]] = defs
     if entrypoint:
-        reach = _reachable(entrypoint, {name: _node_identifiers(node) for name, node in defs})
+        reach = reachable(entrypoint, {name: identifiers(node) for name, node in defs})
         keep = [(name, node) for name, node in defs if name in reach]
     out = b"".join(text_of(node) + b"\n" for node in imports)
     out += b"".join(text_of(node) + b"\n" for _, node in keep)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import ast
 from typing import Iterable
 
-__all__ = ["sanitize", "code_extract"]
+__all__ = ["sanitize", "code_extract", "syntax_ok", "reachable", "identifiers", "assignment_name"]
 
 
-def _parses(code: str) -> bool:
+def syntax_ok(code: str) -> bool:
+    """Does ``code`` parse? (both references' ``syntax_check``; null bytes count as invalid)."""
     try:
         ast.parse(code)
         return True
@@ -34,7 +35,10 @@ def _parses(code: str) -> bool:
 
 
 def code_extract(text: str) -> str:
-    """The longest (by non-blank lines) run of >= 2 consecutive lines that parses."""
+    """The longest (by non-blank lines) run of >= 2 consecutive lines that parses.
+
+    evalplus' and bigcodebench's ``code_extract`` are the same function, so both
+    sanitizers use this one."""
     lines = text.split("\n")
     n = len(lines)
     blank_prefix = [0] * (n + 1)
@@ -54,7 +58,7 @@ def code_extract(text: str) -> str:
             c = count(i, j)
             if c <= best:
                 break
-            if _parses("\n".join(lines[i:j + 1])):
+            if syntax_ok("\n".join(lines[i:j + 1])):
                 found = (j, c)
                 break
         if found is None:
@@ -63,15 +67,16 @@ def code_extract(text: str) -> str:
         # evalplus keeps the first (smallest j) run reaching that count: the runs that
         # differ only by trailing blank lines are re-checked in ascending order
         for k in range(i + 1, j):
-            if count(i, k) == c and _parses("\n".join(lines[i:k + 1])):
+            if count(i, k) == c and syntax_ok("\n".join(lines[i:k + 1])):
                 j = k
                 break
         best, best_pair = c, (i, j)
     return "\n".join(lines[best_pair[0]:best_pair[1] + 1])
 
 
-def _identifiers(node: ast.AST) -> set[str]:
-    """Every identifier token inside ``node`` (what tree-sitter calls ``identifier``)."""
+def identifiers(node: ast.AST) -> set[str]:
+    """Every identifier token inside ``node`` (what tree-sitter calls ``identifier``): the
+    dependency edges of both references' sanitizers."""
     names: set[str] = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
@@ -85,7 +90,7 @@ def _identifiers(node: ast.AST) -> set[str]:
         elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(sub.name)
         elif isinstance(sub, ast.alias):
-            names.update(sub.name.split("."))
+            names.update(p for p in sub.name.split(".") if p and p != "*")
             if sub.asname:
                 names.add(sub.asname)
         elif isinstance(sub, ast.ImportFrom) and sub.module:
@@ -107,7 +112,7 @@ def _has_return(node: ast.AST) -> bool:
     return any(isinstance(sub, ast.Return) for sub in ast.walk(node))
 
 
-def _assignment_name(node: ast.Assign | ast.AnnAssign) -> str | None:
+def assignment_name(node: ast.Assign | ast.AnnAssign) -> str | None:
     """tree-sitter's ``get_definition_name`` of an assignment: its first direct
     ``identifier`` child, which is the target if it is a bare name, else a bare-name
     right-hand side (``a.b = c`` is "c"), else nothing."""
@@ -146,7 +151,8 @@ def _segment(lines: list[str], node: ast.AST) -> str:
     return "\n".join([head, *lines[first + 1:last], tail])
 
 
-def _reachable(entry_point: str, deps: dict[str | None, set[str]]) -> set[str]:
+def reachable(entry_point: str, deps: dict[str | None, set[str]]) -> set[str]:
+    """Names reachable from ``entry_point`` through ``deps`` (name -> identifiers it mentions)."""
     seen, queue = {entry_point}, [entry_point]
     while queue:
         current = queue.pop(0)
@@ -179,13 +185,13 @@ def _target_code(code: str, entry_point: str | None) -> str:
                 definitions.append((stmt.name, stmt))
                 seen.add(stmt.name)
         elif isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.simple is not None):
-            name = _assignment_name(stmt)
+            name = assignment_name(stmt)
             if name not in seen:
                 definitions.append((name, stmt))
                 seen.add(name)
     keep: Iterable[tuple[str | None, ast.AST]] = definitions
     if entry_point:
-        reach = _reachable(entry_point, {name: _identifiers(node) for name, node in definitions})
+        reach = reachable(entry_point, {name: identifiers(node) for name, node in definitions})
         keep = [(name, node) for name, node in definitions if name in reach]
     parts = [_segment(lines, node) for node in imports] + [_segment(lines, node) for _, node in keep]
     return "\n".join(parts)

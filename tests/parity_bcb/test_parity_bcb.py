@@ -1,6 +1,6 @@
 """Slow parity checks against bigcodebench 0.2.5 itself (installed with --no-deps).
 
-- sanitize: our ast rewrite vs bigcodebench's tree-sitter ``sanitize`` on 6 texts per task
+- sanitize: our ast rewrite vs bigcodebench's tree-sitter ``sanitize`` on 7 texts per task
   (all 1140 tasks): 0 differences.
 - verdicts: the corpus (tests/parity_bcb/corpus.jsonl) through bigcodebench's
   ``untrusted_check`` and through restrl's executor: 0 verdict differences among the tasks
@@ -63,6 +63,8 @@ VARIANTS = {
     "trailing_calls": lambda r: r["complete_prompt"] + r["canonical_solution"] + "\nprint(task_func())\nresult = task_func()\n",
     "helpers": lambda r: "from __future__ import annotations\nimport os\n@decor\ndef helper():\n    return 1\n\nX = 5\n"
     "Y, Z = 1, 2\ndef unused():\n    pass\n" + r["complete_prompt"] + r["canonical_solution"],
+    "attr_assign": lambda r: "import os\nobj.attr = task_func\nW: int = 3\n" + r["complete_prompt"]
+    + r["canonical_solution"],
     "instruct": lambda r: r["code_prompt"] + r["canonical_solution"] + "\n```\n\nExplanation: `task_func` (x)",
 }
 
