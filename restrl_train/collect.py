@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import click
 
+from restrl_eval.cli.common import load_policy_or_fail
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ValueRecordFile", "collect_values", "tree_records"]
@@ -183,20 +185,10 @@ def collect_values(bench: str, model: str, backend: str, budget: int, limit: int
     if len(todo) < len(tasks):
         log.info("%s: %d of %d problem(s) already done", out, len(tasks) - len(todo), len(tasks))
     if todo:
-        policy = _load_policy(model, backend)
+        policy = load_policy_or_fail(model, backend)
         _collect(benchmark, policy, todo, store, cfg, budget, seed, temperature, top_p, max_tokens,
                  prompt_style == "chat", workers, batch_tasks)
     click.echo(_report(store, tasks, out))
-
-
-def _load_policy(model: str, backend: str) -> Any:
-    try:
-        from restrl_eval.backends import load_policy
-
-        return load_policy(model, backend=backend)
-    except (OSError, ValueError, KeyError, ImportError, RuntimeError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise click.ClickException(f"--model {model}: {text}") from None
 
 
 def _collect(benchmark: Any, policy: Any, tasks: Sequence[Any], store: ValueRecordFile, cfg: Any, budget: int,

@@ -16,15 +16,11 @@ from typing import Any
 
 import click
 
+from restrl_eval.cli.common import fail, load_policy_or_fail, load_scorer_or_fail
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("transformers", "vllm", "openai")
-
-
-def _fail(exc: BaseException | str) -> click.ClickException:
-    """A one-line ClickException from an error (first line of its message)."""
-    text = str(exc).strip() or type(exc).__name__
-    return click.ClickException(text.splitlines()[0])
 
 
 def _parse_strategy_args(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -145,7 +141,7 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
     try:  # refuse a directory holding another run before paying for the model load
         RunStore.check_compatible(out, config)
     except RunStoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
     # -- expensive parts ----------------------------------------------------------------
     if threads is not None:  # not part of the run's identity: it changes speed, not results
@@ -185,7 +181,7 @@ def _make_strategy(name: str, pairs: tuple[str, ...], prm_agg: str | None, score
     try:
         strat = create_strategy(name, args)
     except (RegistryError, StrategyError, TypeError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if strat.needs_scorer and not scorer_path:
         raise click.ClickException(f"strategy {name!r} needs a scorer: pass --scorer PATH")
     if scorer_path and not Path(scorer_path).exists():
@@ -203,33 +199,13 @@ def _make_benchmark(name: str, options: dict[str, Any], limit: int | None) -> tu
         benchmark = get_benchmark(name, **options)
         tasks = benchmark.tasks()
     except (RegistryError, BenchmarkError, OSError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     return benchmark, (tasks[:limit] if limit is not None else tasks)
 
 
 def _load_models(model: str, backend: str, scorer_path: str | None) -> tuple[Any, Any]:
-    try:
-        from restrl_eval.backends import load_policy, load_scorer
-    except ImportError as exc:
-        raise _fail(f"cannot load the model backends: {exc} (pip install 'restrl[models]')") from None
-    errors = (OSError, ValueError, KeyError, ImportError, RuntimeError)  # BackendError is a RuntimeError
-    try:
-        policy = load_policy(model, backend=backend)
-    except errors as exc:
-        raise _fail(_named("--model", model, exc)) from None
-    scorer = None
-    if scorer_path:
-        try:
-            scorer = load_scorer(scorer_path)
-        except errors as exc:
-            raise _fail(_named("--scorer", scorer_path, exc)) from None
-    return policy, scorer
-
-
-def _named(flag: str, value: str, exc: BaseException) -> str:
-    """The error's first line, prefixed with the option unless it already names the value."""
-    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-    return text if value in text else f"{flag} {value}: {text}"
+    policy = load_policy_or_fail(model, backend)
+    return policy, (load_scorer_or_fail(scorer_path) if scorer_path else None)
 
 
 def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, config: dict[str, Any],
@@ -243,7 +219,7 @@ def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, 
         try:
             store = RunStore.open(out, config)
         except RunStoreError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         summary = run_tasks(benchmark, strat, ctx, store, executor, tasks, progress=progress,
                             batch_tasks=batch_tasks)
     click.echo(_table(summary, out))

@@ -17,12 +17,9 @@ from typing import Any
 
 import click
 
+from restrl_eval.cli.common import fail, load_policy_or_fail, load_scorer_or_fail
+
 log = logging.getLogger(__name__)
-
-
-def _fail(exc: BaseException | str) -> click.ClickException:
-    text = str(exc).strip() or type(exc).__name__
-    return click.ClickException(text.splitlines()[0])
 
 
 def _split(text: str, what: str) -> list[str]:
@@ -137,7 +134,7 @@ def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, s
         try:
             built[name] = create_strategy(name, args[name])
         except (RegistryError, StrategyError, TypeError, ValueError) as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     scorer_paths: dict[str, str | None] = {n: scorer_path for n in names}
     for name, path in _pairs(scorer_for, "--scorer-for", "="):
         if name not in scorer_paths:
@@ -154,7 +151,7 @@ def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, s
         benchmark = get_benchmark(bench, **options)
         tasks = benchmark.tasks()
     except (RegistryError, BenchmarkError, OSError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     tasks = tasks[:limit] if limit is not None else tasks
 
     settings = {"bench": bench, "bench_options": options, "model": model, "backend": backend, "seed": seed,
@@ -175,21 +172,8 @@ def sweep(strategies: str, budgets: str, bench: str, model: str, backend: str, s
 
 
 def _load_models(model: str, backend: str, scorer_paths: dict[str, str | None]) -> tuple[Any, dict[str, Any]]:
-    try:
-        from restrl_eval.backends import load_policy, load_scorer
-    except ImportError as exc:
-        raise _fail(f"cannot load the model backends: {exc} (pip install 'restrl[models]')") from None
-    errors = (OSError, ValueError, KeyError, ImportError, RuntimeError)
-    try:
-        policy = load_policy(model, backend=backend)
-    except errors as exc:
-        raise _fail(f"--model {model}: {str(exc).strip() or type(exc).__name__}") from None
-    loaded: dict[str, Any] = {}
-    for path in dict.fromkeys(p for p in scorer_paths.values() if p):
-        try:
-            loaded[path] = load_scorer(path)
-        except errors as exc:
-            raise _fail(f"scorer {path}: {str(exc).strip() or type(exc).__name__}") from None
+    policy = load_policy_or_fail(model, backend)
+    loaded = {path: load_scorer_or_fail(path, "scorer") for path in dict.fromkeys(p for p in scorer_paths.values() if p)}
     return policy, {n: (loaded[p] if p else None) for n, p in scorer_paths.items()}
 
 
@@ -228,7 +212,7 @@ def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[
                                    run_dir=out / "cells" / cell.name, config=config, progress=progress,
                                    batch_tasks=batch_tasks)
             except RunStoreError as exc:
-                raise _fail(exc) from None
+                raise fail(exc) from None
             outcomes.append(outcome)
             write_csv(csv_path, [cell_row(o, benchmark.name) for o in outcomes])
     return outcomes
