@@ -49,6 +49,21 @@ def test_hard_subset_needs_an_id_list(tmp_path) -> None:
         get_benchmark("bcb-hard-complete", bcb_hard_ids=str(ids))
 
 
+def test_completion_samples_join_the_complete_prompt_in_both_splits(tmp_path) -> None:
+    """bigcodebench evaluates ``complete_prompt + completion`` whatever the split."""
+    from restrl_eval.evaluate import load_samples
+
+    f = tmp_path / "s.jsonl"
+    f.write_text('{"task_id": "BigCodeBench/667", "completion": "    return []\\n"}\n'
+                 '{"task_id": "BigCodeBench/667", "solution": "def task_func(x, n):\\n    return []\\n"}\n')
+    for name in ("bcb-complete", "bcb-instruct"):
+        bench = get_benchmark(name)
+        row = bench.task("BigCodeBench/667").data
+        joined, given = load_samples(f, bench)
+        assert joined.solution == row["complete_prompt"] + "    return []\n"
+        assert given.solution == "def task_func(x, n):\n    return []\n"
+
+
 def test_extract_code_joins_a_bare_completion_to_the_prompt(bcb) -> None:
     t = bcb.task("BigCodeBench/667")
     body = t.data["canonical_solution"]

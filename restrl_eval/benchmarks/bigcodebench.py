@@ -155,6 +155,13 @@ class BigCodeBench(Benchmark):
             return self._make_task(self._rows[task_id])
         raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}")
 
+    def solution_from_sample(self, task: Task, sample: Mapping[str, Any]) -> str:
+        """bigcodebench's rule, for both splits: ``solution`` as is, else the task's
+        ``complete_prompt`` + ``completion`` (never the instruct prompt)."""
+        if "solution" in sample:
+            return sample["solution"]
+        return task.data["complete_prompt"] + sample["completion"]
+
     def _chat(self, raw: str) -> str:
         if self.split == "complete":
             return f"{INSTRUCTION_PREFIX}\n```\n{raw.strip()}\n```\n"
