@@ -8,6 +8,7 @@ place keeps the cost accounting and the tie-breaking identical across strategies
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Sequence
 
 from restrl_eval.strategies.base import Candidate, CostMeter, Solution, SolveContext, task_seed
@@ -35,8 +36,6 @@ def draw_candidates_many(
     alone (up to the floating-point effect of padding in a shared batch). Meters created
     with ``clock=False`` are charged the call's wall time in proportion to their tokens.
     """
-    import time
-
     from restrl_eval.backends.base import GenerationRequest  # heavy backends stay lazy
 
     requests = [
