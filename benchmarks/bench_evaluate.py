@@ -12,9 +12,11 @@ Sample sets (``--samples``, comma-separated):
   crashing, slow and endless variants). About 1 in 17 samples loops forever and ends at
   evalplus' per-call limit of at least 1 s, and the slow variants sleep: seconds that any
   evaluator with evalplus' time limits must wait out, which bounds the ratio here;
+- ``smollm2``: a real model's answers (SmolLM2-135M greedy, one per task; most fail early,
+  as a small model's do; tests/parity/model_samples/README.md);
 - a path: any samples JSONL.
 
-    python benchmarks/bench_evaluate.py [--workers 2] [--samples canonical,corpus] [--repeat 1]
+    python benchmarks/bench_evaluate.py [--workers 2] [--samples canonical,corpus,smollm2] [--repeat 1]
 """
 from __future__ import annotations
 
@@ -34,9 +36,13 @@ sys.path.insert(0, str(REPO))
 from tests.parity import corpus, reference  # noqa: E402
 
 
+MODEL_SAMPLES = REPO / "tests" / "parity" / "model_samples" / "smollm2-135m-greedy-humaneval+.jsonl"
+
+
 def write_samples(kind: str, path: Path) -> Path:
-    if kind not in ("corpus", "canonical"):
-        return Path(kind)
+    if kind not in ("corpus", "canonical"):  # a copy: evalplus writes its results next to the file
+        path.write_text((MODEL_SAMPLES if kind == "smollm2" else Path(kind)).read_text())
+        return path
     samples = corpus.build(("humaneval+",))["humaneval+"]
     if kind == "canonical":
         samples = [s for s in samples if s["variant"] == "canonical"]
@@ -58,7 +64,7 @@ def warm_caches(workers: int, workdir: Path) -> None:
 
 
 def measure(kind: str, workers: int, repeat: int, work: Path) -> None:
-    samples = write_samples(kind, work / f"samples-{kind}.jsonl")  # a path is used as it is
+    samples = write_samples(kind, work / f"samples-{Path(kind).stem}.jsonl")
     n = sum(1 for line in samples.read_text().splitlines() if line.strip())
     evalplus_runs, restrl_runs = [], []
     for k in range(repeat):
@@ -85,8 +91,9 @@ def measure(kind: str, workers: int, repeat: int, work: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--samples", default="canonical,corpus",
-                    help="comma-separated sets: canonical, corpus (HumanEval+ parity corpus), or file paths")
+    ap.add_argument("--samples", default="canonical,corpus,smollm2",
+                    help="comma-separated sets: canonical, corpus (HumanEval+ parity corpus), smollm2 (a real "
+                         "model's samples), or file paths")
     ap.add_argument("--repeat", type=int, default=1,
                     help="alternate the two tools this many times and compare medians (a shared machine's load "
                          "drifts; alternating spreads it over both)")

@@ -8,10 +8,11 @@ corpus itself (deterministic, large enough, every variant present)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.parity import compare, corpus
+from tests.parity import compare, corpus, reference
 
 
 def test_corpus_is_deterministic_and_covers_every_variant():
@@ -37,3 +38,30 @@ def test_zero_verdict_differences_with_evalplus(tmp_path):
     assert parity.differences == [], json.dumps(parity.differences[:20], indent=1)
     for d in parity.stricter:
         assert d["evalplus"][0] == "pass" and d["restrl"] != d["evalplus"], d
+
+
+MODEL_SAMPLES = Path(__file__).resolve().parent / "model_samples"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(MODEL_SAMPLES.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_real_model_samples_get_evalplus_verdicts(path, tmp_path):
+    """A real model's programs (see model_samples/README.md): 0 base/plus status differences."""
+    from restrl_eval.evaluate import evaluate
+
+    family = "mbpp" if "mbpp" in path.name else "humaneval"
+    samples = tmp_path / path.name
+    samples.write_text(path.read_text())
+    theirs = reference.run_evalplus(family, samples, 2, tmp_path)
+    result = evaluate(f"{family}+", samples, out_dir=tmp_path / "restrl", workers=2)
+    ours = json.loads((result.out_dir / "eval_results.json").read_text())
+    n, diffs = 0, []
+    for task_id, rows in theirs["eval"].items():
+        assert len(ours["eval"][task_id]) == len(rows)
+        for a, b in zip(ours["eval"][task_id], rows):
+            n += 1
+            if (a["base_status"], a["plus_status"]) != (b["base_status"], b["plus_status"]):
+                diffs.append((task_id, (a["base_status"], a["plus_status"]), (b["base_status"], b["plus_status"])))
+    assert n == sum(1 for line in path.read_text().splitlines() if line.strip())
+    assert diffs == []
+    assert 0 < sum(r[0]["base_status"] == "pass" for r in theirs["eval"].values()) < n  # both outcomes occur
