@@ -125,6 +125,24 @@ def test_sweep_writes_one_row_per_cell_reuses_samples_and_resumes(tiny_lm_dir, t
     assert [a["finished_before"] for a in attempts] == [0, 2]  # only the lost task was redone
 
 
+def test_batch_tasks_changes_speed_not_results(tiny_lm_dir, tiny_scorer_dir, tmp_path):
+    """``--batch-tasks 3``: every cell solves its three tasks in one strategy call; the
+    samples, verdicts and cost counts equal those of a one-task-at-a-time sweep."""
+    outs = {}
+    for batch in ("1", "3"):
+        out = tmp_path / f"b{batch}"
+        res = CliRunner().invoke(cli, _args(tiny_lm_dir, tiny_scorer_dir, out, "orm,vm-mcts", "4", 3,
+                                            "--batch-tasks", batch, "--no-reuse"), catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        outs[batch] = out
+    keep = lambda r: {k: v for k, v in r.items() if k not in ("wall_s", "run_dir")}  # noqa: E731
+    assert [keep(r) for r in _csv(outs["1"] / "sweep.csv")] == [keep(r) for r in _csv(outs["3"] / "sweep.csv")]
+    for cell in ("orm__b4", "vm-mcts__b4"):
+        rows = {b: [json.loads(x) for x in (o / "cells" / cell / "samples.jsonl").read_text().splitlines()]
+                for b, o in outs.items()}
+        assert [r["text"] for r in rows["1"]] == [r["text"] for r in rows["3"]] and len(rows["1"]) == 12
+
+
 def test_bad_sweep_input_is_a_one_line_error(tiny_lm_dir, tiny_scorer_dir, tmp_path):
     cases = [
         (["--budgets", "0,5"], "every budget must be at least 1"),
