@@ -1,6 +1,6 @@
 """Run the BigCodeBench parity corpus through bigcodebench 0.2.5 and through restrl.
 
-``python -m tests.parity_bcb.run_parity [--out report.json] [--workers 2] [--limit N]``
+``python -m tests.parity_bcb.run_parity [--out report.json] [--workers 2] [--limit N] [--corpus F]``
 
 The reference is bigcodebench's own ``untrusted_check`` (what ``evaluate(execution="local")``
 calls per sample, with its default ``calibrated`` solution, memory limits and
@@ -25,8 +25,9 @@ LIMITS = {"long": 60.0, "short": 3.0}
 CHEAT_PREFIX = "cheat_"
 
 
-def load_corpus(limit: int | None = None) -> list[dict]:
-    items = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_corpus(limit: int | None = None, path: Path = CORPUS) -> list[dict]:
+    """Parity items: ``task_id``, ``kind``, ``solution``, ``limit`` ("long" | "short")."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return items[:limit] if limit else items
 
 
@@ -102,7 +103,8 @@ def run_restrl(items: list[dict], workers: int) -> list:
 
 
 def compare(items: list[dict], ref: list[tuple[str, dict]], ours: list) -> dict:
-    report = {"samples": len(items), "skipped": [], "same": 0, "status_same": 0, "differ": [], "cheats": []}
+    report = {"samples": len(items), "skipped": [], "same": 0, "status_same": 0, "differ": [], "cheats": [],
+              "status_differ": []}
     for it, (r_status, r_details), v in zip(items, ref, ours):
         row = {"task_id": it["task_id"], "kind": it["kind"], "reference": r_status, "restrl": v.status,
                "ref_details": {k: d[-200:] for k, d in list(r_details.items())[:3]},
@@ -117,6 +119,8 @@ def compare(items: list[dict], ref: list[tuple[str, dict]], ours: list) -> dict:
         if same:
             report["same"] += 1
             report["status_same"] += r_status == v.status
+            if r_status != v.status:
+                report["status_differ"].append(row)
         else:
             report["differ"].append(row)
     report["compared"] = report["same"] + len(report["differ"])
@@ -129,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--tasks", default="", help="comma-separated task ids: only their samples")
+    ap.add_argument("--corpus", type=Path, default=CORPUS, help="items JSONL (default: the parity corpus)")
     args = ap.parse_args(argv)
     from restrl_eval.benchmarks.data import load_rows
 
     rows = {r["task_id"]: r for r in load_rows("bigcodebench")}
-    items = load_corpus(args.limit)
+    items = load_corpus(args.limit, args.corpus)
     if args.tasks:
         wanted = set(args.tasks.split(","))
         items = [it for it in items if it["task_id"] in wanted]
@@ -154,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
           f"cheat samples {len(rep['cheats'])}; seconds {rep['seconds']}")
     for d in rep["differ"]:
         print("DIFF", d["task_id"], d["kind"], "reference", d["reference"], "restrl", d["restrl"])
+    for d in rep["status_differ"]:
+        print("STATUS", d["task_id"], d["kind"], "reference", d["reference"], "restrl", d["restrl"])
     for c in rep["cheats"]:
         print("CHEAT", c["task_id"], c["kind"], "reference", c["reference"], "restrl", c["restrl"])
     return 0

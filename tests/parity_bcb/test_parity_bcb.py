@@ -2,6 +2,8 @@
 
 - sanitize: our ast rewrite vs bigcodebench's tree-sitter ``sanitize`` on 7 texts per task
   (all 1140 tasks): 0 differences.
+- real model samples (model_samples/): the same verdict and status name on every sample
+  whose task's libraries are installed.
 - verdicts: the corpus (tests/parity_bcb/corpus.jsonl) through bigcodebench's
   ``untrusted_check`` and through restrl's executor: 0 verdict differences among the tasks
   whose libraries are installed, apart from the documented ones below. ``cheat_*`` samples
@@ -12,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +105,22 @@ def test_verdicts_match_bigcodebench(capsys) -> None:
     unexpected = [d for d in rep["differ"] if (d["task_id"], d["kind"]) not in KNOWN_DIFFERENCES]
     assert unexpected == []
     assert all(c["restrl"] != "pass" for c in rep["cheats"]), rep["cheats"]
+
+
+MODEL_SAMPLES = Path(__file__).resolve().parent / "model_samples"
+
+
+@pytest.mark.parametrize("path", sorted(MODEL_SAMPLES.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_real_model_samples_get_bigcodebench_verdicts(path) -> None:
+    """A real model's programs (model_samples/README.md) through both harnesses: the same
+    verdict and status name on every sample whose task's libraries are installed."""
+    _ensure_reference()
+    from restrl_eval.benchmarks.data import load_rows
+    from tests.parity_bcb.run_parity import compare, load_corpus, run_reference, run_restrl
+
+    rows = {r["task_id"]: r for r in load_rows("bigcodebench")}
+    items = load_corpus(path=path)
+    rep = compare(items, run_reference(items, rows, 2), run_restrl(items, 2))
+    assert rep["compared"] >= 0.9 * len(items)
+    assert rep["differ"] == [], rep["differ"][:5]
+    assert rep["status_same"] == rep["same"]
