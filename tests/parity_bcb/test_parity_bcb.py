@@ -123,4 +123,14 @@ def test_real_model_samples_get_bigcodebench_verdicts(path) -> None:
     rep = compare(items, run_reference(items, rows, 2), run_restrl(items, 2))
     assert rep["compared"] >= 0.9 * len(items)
     assert rep["differ"] == [], rep["differ"][:5]
-    assert rep["status_same"] == rep["same"]
+    odd = [d for d in rep["status_differ"] if (d["task_id"], d["kind"]) not in RACY_STATUS]
+    assert odd == [], odd[:5]
+
+
+# (task_id, kind) -> why the status name (never the verdict) may differ from run to run.
+RACY_STATUS: dict[tuple[str, str], str] = {
+    ("BigCodeBench/205", "smollm2_greedy"): "a multiprocessing.Pool torn down by a NameError right after it starts: "
+    "safe_environment refuses to kill the pool's workers, and the teardown hangs to a timeout when they are still "
+    "alive at that moment, a race in both harnesses (restrl: timeout 4 of 4 times alone, fail under load; "
+    "bigcodebench: timeout). The verdict is fail either way",
+}
