@@ -51,7 +51,7 @@ def test_hard_subset_needs_an_id_list(tmp_path) -> None:
 
 def test_completion_samples_join_the_complete_prompt_in_both_splits(tmp_path) -> None:
     """bigcodebench evaluates ``complete_prompt + completion`` whatever the split."""
-    from restrl_eval.evaluate import load_samples
+    from restrl_eval.run.evaluate import load_samples
 
     f = tmp_path / "s.jsonl"
     f.write_text('{"task_id": "BigCodeBench/667", "completion": "    return []\\n"}\n'

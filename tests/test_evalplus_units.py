@@ -22,7 +22,7 @@ from restrl_eval.benchmarks.codec import (
     numeric_sequence_digest,
 )
 from restrl_eval.benchmarks.sanitize import code_extract, sanitize
-from restrl_eval.passk import estimate_pass_at_k, ks_for, pass_at_k
+from restrl_eval.report.passk import estimate_pass_at_k, ks_for, pass_at_k
 
 encode = make_encoder()
 

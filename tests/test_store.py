@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from restrl_eval.store import RunStore, RunStoreError, package_versions, summarize
+from restrl_eval.run.store import RunStore, RunStoreError, package_versions, summarize
 
 CONFIG = {
     "strategy": {"name": "orm", "args": {}},

@@ -20,7 +20,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from restrl_eval.backends import Generation, GenerationRequest  # noqa: E402
 from restrl_eval.cli.main import cli  # noqa: E402
-from restrl_eval.sweep import CachingPolicy, SampleCache, plan_cells  # noqa: E402
+from restrl_eval.run.sweep import CachingPolicy, SampleCache, plan_cells  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """``restrl-eval evaluate``: judge a samples file on a benchmark (thin shell over
-``restrl_eval.evaluate``; every decision lives in the library)."""
+``restrl_eval.run.evaluate``; every decision lives in the library)."""
 from __future__ import annotations
 
 import click
@@ -22,7 +22,7 @@ def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None,
              apps_path: str | None, apps_compat: str | None, no_progress: bool) -> None:
     """Judge SAMPLES on BENCH; write verdicts.jsonl, eval_results.json and summary.json."""
     from restrl_eval.benchmarks import BenchmarkError
-    from restrl_eval.evaluate import EvaluateError, evaluate as run_evaluate, summary_table
+    from restrl_eval.run.evaluate import EvaluateError, evaluate as run_evaluate, summary_table
     from restrl_eval.registry import RegistryError
 
     options = {k: v for k, v in (("data_dir", data_dir), ("apps_path", apps_path), ("apps_compat", apps_compat))

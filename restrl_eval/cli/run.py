@@ -108,7 +108,7 @@ def run(strategy_name: str, bench: str, model: str, backend: str, scorer_path: s
 
     Rerunning the same command resumes the run and redoes no finished task.
     """
-    from restrl_eval.store import RunStore, RunStoreError
+    from restrl_eval.run.store import RunStore, RunStoreError
     from restrl_eval.strategies import SamplingParams, SolveContext
 
     # -- cheap checks first -------------------------------------------------------------
@@ -211,8 +211,8 @@ def _load_models(model: str, backend: str, scorer_path: str | None) -> tuple[Any
 def _execute(strat: Any, ctx: Any, benchmark: Any, tasks: list[Any], out: Path, config: dict[str, Any],
              workers: int, progress: bool | None, batch_tasks: int = 1) -> None:
     from restrl_eval.execution import Executor
-    from restrl_eval.runner import run_tasks
-    from restrl_eval.store import RunStore, RunStoreError, package_versions
+    from restrl_eval.run.runner import run_tasks
+    from restrl_eval.run.store import RunStore, RunStoreError, package_versions
 
     with Executor(workers=workers, preload=tuple(getattr(benchmark, "preload", ()) or ())) as executor:
         config = {**config, "sandbox": executor.report.to_dict(), "versions": package_versions()}

@@ -4,7 +4,7 @@ Why the order of work below: every cheap check (strategy names and arguments, bu
 which strategies need a scorer and whether its file exists, the benchmark) runs before a
 model is loaded; then the policy and each distinct scorer are loaded once and one sandbox
 pool serves every cell. Cells run largest budget first so smaller cells can reuse the
-samples of larger ones (see ``restrl_eval.sweep``). Rerunning the same command resumes.
+samples of larger ones (see ``restrl_eval.run.sweep``). Rerunning the same command resumes.
 """
 from __future__ import annotations
 
@@ -182,10 +182,10 @@ def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[
          prompt_style: str, out: Path, csv_path: Path, reuse: bool, workers: int, limit: int | None, model: str,
          backend: str, options: dict[str, Any], progress: bool | None, batch_tasks: int = 1) -> list[Any]:
     from restrl_eval.execution import Executor
-    from restrl_eval.runner import sandbox_level
-    from restrl_eval.store import RunStoreError, package_versions
+    from restrl_eval.run.runner import sandbox_level
+    from restrl_eval.run.store import RunStoreError, package_versions
     from restrl_eval.strategies import SolveContext, create_strategy
-    from restrl_eval.sweep import SampleCache, cell_row, model_key, plan_cells, run_cell, write_csv
+    from restrl_eval.run.sweep import SampleCache, cell_row, model_key, plan_cells, run_cell, write_csv
 
     model_desc = {"spec": model, "backend": backend, **_describe(policy)}
     model_id = model_key(policy)
@@ -221,7 +221,7 @@ def _run(built: dict[str, Any], budgets: list[int], benchmark: Any, tasks: list[
 def _table(outcomes: list[Any], bench: str, csv_path: Path) -> str:
     from tabulate import tabulate
 
-    from restrl_eval.sweep import cell_row
+    from restrl_eval.run.sweep import cell_row
 
     rows = sorted((cell_row(o, bench) for o in outcomes), key=lambda r: (r["strategy"], r["budget"]))
     headers = ["strategy", "budget", "tasks", "pass@1", "candidates", "scorer_calls", "completion_tokens",

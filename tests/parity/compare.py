@@ -36,7 +36,7 @@ def compare_results(samples: list[dict], ours: dict, theirs: dict, parity: Parit
 
 
 def run(workers: int, out: Path, datasets: tuple[str, ...] = ("humaneval+", "mbpp+")) -> Parity:
-    from restrl_eval.evaluate import evaluate
+    from restrl_eval.run.evaluate import evaluate
 
     out.mkdir(parents=True, exist_ok=True)
     parity = Parity()

@@ -47,7 +47,7 @@ MODEL_SAMPLES = Path(__file__).resolve().parent / "model_samples"
 @pytest.mark.parametrize("path", sorted(MODEL_SAMPLES.glob("*.jsonl")), ids=lambda p: p.stem)
 def test_real_model_samples_get_evalplus_verdicts(path, tmp_path):
     """A real model's programs (see model_samples/README.md): 0 base/plus status differences."""
-    from restrl_eval.evaluate import evaluate
+    from restrl_eval.run.evaluate import evaluate
 
     family = "mbpp" if "mbpp" in path.name else "humaneval"
     samples = tmp_path / path.name

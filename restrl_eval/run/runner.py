@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Sequence
 
-from restrl_eval.store import RunStore, summarize
+from restrl_eval.run.store import RunStore, summarize
 from restrl_eval.strategies.base import Solution, SolveContext, Strategy, solve_batch
 
 log = logging.getLogger(__name__)

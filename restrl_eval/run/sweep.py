@@ -259,8 +259,8 @@ def run_cell(
     """
     import dataclasses
 
-    from restrl_eval.runner import run_tasks
-    from restrl_eval.store import RunStore
+    from restrl_eval.run.runner import run_tasks
+    from restrl_eval.run.store import RunStore
 
     store = RunStore.open(run_dir, config)
     base = read_reuse(run_dir)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from restrl_eval.benchmarks import Benchmark, Verdict, get_benchmark
-from restrl_eval.passk import estimate_pass_at_k, ks_for
+from restrl_eval.report.passk import estimate_pass_at_k, ks_for
 
 log = logging.getLogger(__name__)
 
