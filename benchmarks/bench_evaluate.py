@@ -13,7 +13,7 @@ Sample sets (``--samples``, comma-separated):
   evalplus' per-call limit of at least 1 s, and the slow variants sleep: seconds that any
   evaluator with evalplus' time limits must wait out, which bounds the ratio here;
 - ``smollm2``: a real model's answers (SmolLM2-135M greedy, one per task; most fail early,
-  as a small model's do; tests/parity/model_samples/README.md);
+  as a small model's do; tests/benchmarks/evalplus/parity/model_samples/README.md);
 - a path: any samples JSONL.
 
     python benchmarks/bench_evaluate.py [--workers 2] [--samples canonical,corpus,smollm2] [--repeat 1]
@@ -30,13 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from restrl_eval.testing.evalplus_parity import corpus, reference
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.parity import corpus, reference  # noqa: E402
-
-
-MODEL_SAMPLES = REPO / "tests" / "parity" / "model_samples" / "smollm2-135m-greedy-humaneval+.jsonl"
+MODEL_SAMPLES = (REPO / "tests" / "benchmarks" / "evalplus" / "parity" / "model_samples"
+                 / "smollm2-135m-greedy-humaneval+.jsonl")
 
 
 def write_samples(kind: str, path: Path) -> Path:

@@ -11,6 +11,7 @@ Prints, from one run on one machine:
   issue asks for.
 
 Usage: python benchmarks/bench_executor.py [--workers N] [--trivial 300] [--numpy 60]
+       [--executor ray [--nodes 2 | --address HOST:PORT]]
 Nothing here is asserted: figures are printed for a human (or CI log) to read.
 """
 from __future__ import annotations
@@ -114,8 +115,47 @@ def fresh_bwrap(prog: str, n: int) -> float | None:
     return (time.perf_counter() - t) / n
 
 
+def run_ray(progs: list[tuple[str, float]], workers: int, nodes: int, address: str | None) -> None:
+    """``--executor ray``: the same mixed batch on the local pool and on a Ray executor
+    (a local ``nodes``-node cluster on this machine sharing ``workers`` sandbox workers, or
+    the cluster at ``address``), so the figure is Ray's overhead over the local pool."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from restrl_eval.execution.ray_pool import RayExecutor
+
+    per_node = max(1, workers // nodes)
+    cluster = None
+    if address is None:
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": per_node, "include_dashboard": False})
+        for _ in range(nodes - 1):
+            cluster.add_node(num_cpus=per_node)
+        address = cluster.address
+    ray.init(address=address, log_to_driver=False, include_dashboard=False)
+    try:
+        t_l, st_l = run_restrl(progs, per_node * nodes, ("numpy",))
+        with RayExecutor(workers_per_node=None if cluster is None else per_node, preload=("numpy",)) as ex:
+            ex.run_many([Job(TRIVIAL)] * ex.n_workers * 2)  # warm
+            t = time.perf_counter()
+            st_r = [r.status.value for r in ex.run_many([Job(p, limits=Limits(timeout_s=to)) for p, to in progs])]
+            t_r = time.perf_counter() - t
+            where = f"{len(ex.nodes)} Ray nodes x {per_node} worker(s)" if cluster else f"cluster {address}: {ex.nodes}"
+        print(f"  local pool ({per_node * nodes} workers):          {t_l:7.2f} s  {len(progs) / t_l:8.1f} programs/s")
+        print(f"  ray executor ({where}): {t_r:7.2f} s  {len(progs) / t_r:8.1f} programs/s")
+        print(f"  ray / local throughput: {t_l / t_r:.2f}x; same statuses: {sum(a == b for a, b in zip(st_l, st_r))}"
+              f"/{len(progs)}")
+    finally:
+        ray.shutdown()
+        if cluster is not None:
+            cluster.shutdown()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--executor", choices=("local", "ray"), default="local",
+                    help="ray: compare the local pool with a Ray executor (a local --nodes cluster or --address)")
+    ap.add_argument("--nodes", type=int, default=2, help="--executor ray: nodes of the local Ray cluster")
+    ap.add_argument("--address", default=None, help="--executor ray: an existing cluster's address instead")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--trivial", type=int, default=300)
     ap.add_argument("--numpy", type=int, default=60)
@@ -127,6 +167,9 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; workers={args.workers}")
     print(f"mixed batch: {args.trivial} trivial, {args.numpy} numpy-importing, {args.failing} failing, "
           f"{args.timeouts} timing-out (1 s)")
+    if args.executor == "ray":
+        run_ray(progs, args.workers, args.nodes, args.address)
+        return
     t_r, st_r = run_restrl(progs, args.workers, ("numpy",))
     t_n, st_n = run_naive(progs, args.workers)
     print(f"  restrl executor (full sandbox, numpy preloaded): {t_r:7.2f} s  {len(progs) / t_r:8.1f} programs/s")

@@ -1,32 +1,26 @@
-"""Entry point of ``restrl-train`` (click): training commands, loaded lazily like restrl-eval's."""
+"""Entry point of ``restrl-train`` (click): training commands, loaded lazily by restrl-eval's
+``LazyGroup`` (a command's module is imported only when it runs or shows its help)."""
 from __future__ import annotations
-
-import importlib
 
 import click
 
+from restrl_eval.cli.main import LazyGroup
+
 COMMANDS: dict[str, str] = {
-    "collect-values": "restrl_train.collect:collect_values",
+    "collect-values": "restrl_train.data.values_cli:collect_values_cmd",
+    "sft": "restrl_train.sft.cli:sft",
+    "collect-outcomes": "restrl_train.data.commands:collect_outcomes_cmd",
+    "vm": "restrl_train.scorer.commands:vm_cmd",
+    "orm": "restrl_train.scorer.commands:orm_cmd",
+    "prm": "restrl_train.scorer.commands:prm_cmd",
+    "eval-scorer": "restrl_train.scorer.commands:eval_scorer_cmd",
+    "grpo": "restrl_train.grpo.cli:grpo",
+    "grpo-export": "restrl_train.grpo.cli:grpo_export",
 }
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        mod_name, attr = COMMANDS[name].split(":")
-        try:
-            return getattr(importlib.import_module(mod_name), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:
-                return None
-            raise
-
-
-@click.group(cls=_LazyGroup)
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS)
+@click.version_option(package_name="restrl")
 def cli() -> None:
     """restrl-train: ReST-GRPO and value-model training for code LLMs."""
 

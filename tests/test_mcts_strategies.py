@@ -11,8 +11,14 @@ from tests._run_bench import ArithBench
 pytest.importorskip("torch")
 
 from restrl_eval.backends import load_scorer  # noqa: E402
-from restrl_eval.strategies import Cost, SamplingParams, SolveContext, StrategyError, create_strategy  # noqa: E402
-from restrl_eval.strategies import mcts  # noqa: E402,F401  (registers vm-mcts, orm-mcts)
+from restrl_eval.strategies import (  # noqa: E402
+    Cost,
+    SamplingParams,
+    SolveContext,
+    StrategyError,
+    create_strategy,
+    mcts,  # noqa: E402,F401  (registers vm-mcts, orm-mcts)
+)
 
 MAX_TOKENS = 24
 

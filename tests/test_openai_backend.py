@@ -37,6 +37,25 @@ def test_completion_mode_equals_the_local_backend(remote, tiny_policy):
     assert remote.generate(reqs) == tiny_policy.generate(reqs)
 
 
+def test_the_request_prefill_travels_over_the_wire(remote, tiny_policy):
+    """--prefill official / none through a server: the same rows as the local backend."""
+    opening = "Below is a Python script with a self-contained function:\n```python\n"
+    reqs = [GenerationRequest(PROMPTS[0], max_tokens=12, prefill=opening),
+            GenerationRequest(PROMPTS[0], prefix="def total(xs):\n", max_tokens=12, prefill=opening),
+            GenerationRequest(PROMPTS[1], max_tokens=12, prefill="", stop=())]
+    assert remote.generate(reqs) == tiny_policy.generate(reqs)
+    assert remote.generate(reqs[:1]) != remote.generate([GenerationRequest(PROMPTS[0], max_tokens=12)])
+
+
+def test_prefill_off_refuses_an_explicit_prefill(tiny_server_url):
+    policy = load_policy(tiny_server_url, backend="openai", prefill=False)
+    with pytest.raises(BackendError, match="use --prefill none"):
+        policy.generate([GenerationRequest("Hi", max_tokens=2, prefill="Below:\n```python\n")])
+    [[g]] = policy.generate([GenerationRequest("Hi", max_tokens=2, prefill="", stop=())])  # none is fine
+    assert g.completion_tokens == 2
+    policy.close()
+
+
 def test_stop_and_finish_reasons_survive_the_wire(remote, tiny_policy):
     [[full]] = tiny_policy.generate([GenerationRequest(PROMPTS[0], max_tokens=40, stop=())])
     stop = next(full.text[i:i + 2] for i in range(6, len(full.text) - 2)
@@ -97,8 +116,40 @@ def test_prefill_off_reads_the_first_fenced_block(tiny_server_url):
     assert (g.text, g.completion_tokens, g.finish_reason) == (raw, 8, "length")
 
 
+def test_prefill_off_refuses_mcts_at_the_start_and_a_chat_prefix_anywhere(tiny_server_url):
+    """With prefill=False the server answers a bare instruction, so an MCTS state (the
+    prefix) would be silently dropped: the old code ran the whole search that way."""
+    from restrl_eval.strategies import (
+        SamplingParams,
+        SolveContext,
+        StrategyError,
+        create_strategy,
+        mcts,  # noqa: F401  (registers vm-mcts, orm-mcts)
+    )
+    from tests._run_bench import ArithBench
+
+    bench = ArithBench()
+    policy = load_policy(tiny_server_url, backend="openai", prefill=False)
+    scorer = object()  # never reached: the check comes first
+    for name in ("vm-mcts", "orm-mcts"):
+        ctx = SolveContext(policy=policy, benchmark=bench, budget=3, seed=0, scorer=scorer,
+                           sampling=SamplingParams(max_tokens=8))
+        # a StrategyError, not the backend's own refusal: nothing was sent
+        with pytest.raises(StrategyError, match="prefill=False") as err:
+            create_strategy(name).solve(bench.tasks()[0], ctx)
+        assert "\n" not in str(err.value) and name in str(err.value)
+    with pytest.raises(BackendError, match="prefill=False"):  # any caller of generate (collect-values)
+        policy.generate([GenerationRequest("Hi", prefix="def f():\n", max_tokens=4)])
+    # completion mode continues the prefix on any server: allowed
+    assert policy.supports_prefix(chat=False)
+    [[g]] = policy.generate([GenerationRequest("def f():\n", prefix="    ", chat=False, max_tokens=4)])
+    assert g.completion_tokens > 0
+    policy.close()
+
+
 def test_first_fenced_block_and_token_split():
-    from restrl_eval.backends.openai_backend import _first_fenced_block, split_tokens
+    from restrl_eval.backends.openai_backend import split_tokens
+    from restrl_eval.backends.prompting import first_fenced_block as _first_fenced_block
 
     assert _first_fenced_block("Sure:\n```python\ndef f():\n    return 1\n```\nBye", "") == \
         "def f():\n    return 1\n```\nBye"

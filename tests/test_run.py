@@ -156,6 +156,6 @@ def test_rerun_resumes_in_the_default_directory_and_redoes_nothing(tiny_lm_dir, 
     assert [(v["task_id"], v["attempt"]) for v in verdicts] == [("Arith/0", 1), ("Arith/1", 1), ("Arith/2", 2)]
     assert rows(run_dir / "samples.jsonl")[:2] == before
     assert json.loads((run_dir / "summary.json").read_text())["tasks"] == 3
-    # the same directory with a different budget is refused, in one line
-    one_line_error(invoke(*base, "--limit", "3", "--budget", "2", "--out", str(run_dir)),
-                   "config.json", "budget")
+    # the same directory with a different seed is refused, in one line (greedy refuses --budget 2)
+    one_line_error(invoke(*base, "--limit", "3", "--seed", "2", "--out", str(run_dir)),
+                   "config.json", "seed")

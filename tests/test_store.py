@@ -33,7 +33,7 @@ def test_append_writes_samples_then_verdict_and_config(tmp_path):
     store = RunStore.open(tmp_path / "r", CONFIG)
     store.append("T/0", [{"index": 0, "text": "a"}, {"index": 1, "text": "b"}], _verdict(True))
     cfg = json.loads((tmp_path / "r/config.json").read_text())
-    assert cfg["budget"] == 4 and cfg["format"] == 1 and "created" in cfg
+    assert cfg["budget"] == 4 and cfg["format"] == 2 and cfg["kind"] == "run" and "created" in cfg
     assert [r["text"] for r in _lines(tmp_path / "r/samples.jsonl")] == ["a", "b"]
     [v] = _lines(tmp_path / "r/verdicts.jsonl")
     assert v["task_id"] == "T/0" and v["attempt"] == 1 and v["passed"] is True

@@ -30,6 +30,7 @@ from restrl_eval.backends.base import (
     aggregate,
     load_policy,
     load_scorer,
+    split_steps,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "aggregate",
     "load_policy",
     "load_scorer",
+    "split_steps",
 ]
 
 
@@ -74,3 +76,17 @@ def _transformers_scorer(path: str, **kw: Any) -> Scorer:
     from restrl_eval.backends.scorer import TransformersScorer
 
     return TransformersScorer.load(path, **kw)
+
+
+@SCORER_BACKENDS.register("chat-orm")
+def _chat_orm_scorer(path: str, **kw: Any) -> Scorer:
+    from restrl_eval.backends.chat_scorer import ChatORMScorer
+
+    return ChatORMScorer.load(path, **kw)
+
+
+@SCORER_BACKENDS.register("token-prm")
+def _token_prm_scorer(path: str, **kw: Any) -> Scorer:
+    from restrl_eval.backends.token_prm import TokenPRMScorer
+
+    return TokenPRMScorer.load(path, **kw)

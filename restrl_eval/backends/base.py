@@ -30,6 +30,7 @@ __all__ = [
     "aggregate",
     "load_policy",
     "load_scorer",
+    "split_steps",
 ]
 
 DEFAULT_SCORER_LAYOUT = "\n<prompt>\n{problem}\n<answer>\n{code}\n"
@@ -50,7 +51,10 @@ class GenerationRequest:
     """One prompt to complete ``n`` times.
 
     ``prefix`` is partial solution code to continue from (MCTS states): in chat mode it
-    follows the assistant's code-fence prefill, in completion mode it follows the prompt.
+    follows the assistant's prefill, in completion mode it follows the prompt.
+    ``prefill`` is the text the assistant turn opens with in chat mode: None for the code
+    fence (``prompting.CODE_FENCE``), ``""`` for none (the model answers the bare
+    instruction), or a benchmark's official reply opening (``--prefill``).
     """
 
     prompt: str
@@ -62,6 +66,7 @@ class GenerationRequest:
     max_tokens: int = 512
     stop: tuple[str, ...] = ("```",)
     seed: int | None = None
+    prefill: str | None = None
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -105,7 +110,26 @@ class Policy(Protocol):
 
 @runtime_checkable
 class Scorer(Protocol):
-    """A reward / value model on (problem, code) pairs."""
+    """A reward / value model on (problem, code) pairs.
+
+    Attributes every scorer carries, because strategies read them:
+
+    - ``probabilities``: True when ``score``/``score_steps`` return probabilities in
+      [0, 1] (a sigmoid head, a token PRM's positive-class probability); False for raw
+      outputs (a regression value model, a reward model's logit). ``prm`` with ``prod``
+      multiplies probabilities, so it applies a sigmoid to raw outputs first.
+    - ``problem_field``: what fills ``{problem}``: ``"prompt"`` (the policy's prompt) or
+      ``"raw"`` (the task's own problem text, what the official value model read).
+    - ``calls`` and ``tokens``: rows the model has read and their input tokens, counted
+      by the scorer itself since the cost of a text depends on the scorer (a token PRM
+      reads a program once, a sequence classifier once per line prefix). Strategies
+      charge each task the growth of these counters.
+    """
+
+    probabilities: bool
+    problem_field: str
+    calls: int
+    tokens: int
 
     def score(self, problem: str, programs: Sequence[str]) -> list[float]:
         """Outcome reward of each complete program (ORM); one batched call."""
@@ -116,11 +140,18 @@ class Scorer(Protocol):
         ...
 
     def value(self, problem: str, partial_programs: Sequence[str]) -> list[float]:
-        """Expected final reward of each partial program (VM), clipped to [0, 1]."""
+        """Expected final reward of each partial program (VM), in [0, 1]."""
         ...
 
     def describe(self) -> dict[str, Any]:
         ...
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def _prod(xs: Sequence[float]) -> float:
@@ -135,18 +166,59 @@ AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
 }
 """How per-step PRM scores become one score; the paper uses ``min``."""
 
+SCALES = ("prob", "raw")
 
-def aggregate(step_scores: Sequence[float], how: str = "min") -> float:
-    """One score from per-step scores. An empty program scores ``-inf`` (ranked last)."""
+
+def aggregate(step_scores: Sequence[float], how: str = "min", *, scale: str = "prob") -> float:
+    """One score from per-step scores. An empty program scores ``-inf`` and a program with
+    a NaN step (a step the scorer could not read) NaN: both rank last.
+
+    ``min``, ``last`` and ``mean`` work on the scorer's own scale. ``prod`` is the
+    probability that every step is right, so it multiplies probabilities: with
+    ``scale="prob"`` the scores must lie in [0, 1]; with ``scale="raw"`` (a scorer whose
+    outputs are raw, ``Scorer.probabilities`` False) each score goes through a sigmoid
+    first. Multiplying raw outputs would rank two negative steps (-2 x -3 = 6) above two
+    good ones (0.5 x 0.5).
+    """
     try:
         fn = AGGREGATIONS[how]
     except KeyError:
         raise ValueError(
             f"unknown aggregation {how!r} (known: {', '.join(AGGREGATIONS)})"
         ) from None
+    if scale not in SCALES:
+        raise ValueError(f"unknown score scale {scale!r} (known: {', '.join(SCALES)})")
     if len(step_scores) == 0:
         return float("-inf")
-    return float(fn([float(x) for x in step_scores]))
+    xs = [float(x) for x in step_scores]
+    if any(math.isnan(x) for x in xs):  # a step without a score: no aggregate (ranked last)
+        return math.nan
+    if how == "prod":
+        if scale == "raw":
+            xs = [_sigmoid(x) for x in xs]
+        elif any(not 0.0 <= x <= 1.0 for x in xs):
+            bad = next(x for x in xs if not 0.0 <= x <= 1.0)
+            raise ValueError(f"prod aggregation multiplies probabilities; got step score {bad} "
+                             "(raw scorer outputs need scale='raw')")
+    return float(fn(xs))
+
+
+def split_steps(code: str) -> list[str]:
+    """Process steps of a program: one per non-blank line.
+
+    Blank lines are glued to the line that follows them (and trailing blank lines are
+    dropped), so ``"\\n".join(steps[:i])`` is always an exact prefix of the program and no
+    scorer call is spent on a state that only adds whitespace. Here, beside the scorer
+    contract, because strategies and token-level PRMs must cut programs the same way.
+    """
+    steps: list[str] = []
+    pending: list[str] = []
+    for line in code.split("\n"):
+        pending.append(line)
+        if line.strip():
+            steps.append("\n".join(pending))
+            pending = []
+    return steps
 
 
 POLICY_BACKENDS: Registry[Callable[..., Policy]] = Registry("policy backend", "restrl.policy_backends")
@@ -165,7 +237,10 @@ def load_policy(spec: str, backend: str = "transformers", **kw: Any) -> Policy:
 
 
 def load_scorer(path: str, backend: str = "transformers", **kw: Any) -> Scorer:
-    """Build a scorer from a local ``AutoModelForSequenceClassification(num_labels=1)`` dir."""
+    """Build a scorer. ``transformers``: an ``AutoModelForSequenceClassification(num_labels=1)``
+    directory (a restrl-trained one carries ``restrl_scorer.json``); ``chat-orm``: a
+    sequence classifier read over the checkpoint's chat template; ``token-prm``: a
+    causal LM or token classifier read at a step separator after every line."""
     import restrl_eval.backends  # noqa: F401
 
     return SCORER_BACKENDS.get(backend)(path, **kw)

@@ -64,7 +64,18 @@ def _smollm2_135m() -> ModelSource:
     return ModelSource("smollm2-135m", str(folder), ggufs[0].name)
 
 
-KNOWN_MODELS: dict[str, Callable[[], ModelSource]] = {"smollm2-135m": _smollm2_135m}
+def _mini_policy() -> ModelSource:
+    """The tiny policy of the ``mini`` benchmarks, trained on first use and cached
+    (``restrl_train.sft.policy``; ``RESTRL_MINI_POLICY=DIR`` overrides)."""
+    try:
+        from restrl_train.sft.policy import mini_policy_dir
+
+        return ModelSource("mini-policy", str(mini_policy_dir()))
+    except (ImportError, OSError, ValueError) as exc:
+        raise BackendError(f"model 'mini-policy': {exc}") from None
+
+
+KNOWN_MODELS: dict[str, Callable[[], ModelSource]] = {"smollm2-135m": _smollm2_135m, "mini-policy": _mini_policy}
 """Aliases usable as ``--model``; each resolves offline to local files."""
 
 

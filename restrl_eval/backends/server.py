@@ -111,7 +111,8 @@ class PolicyServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{host_text}:{port}/v1"
 
     def serve_forever(self) -> None:
         try:
@@ -149,7 +150,7 @@ class PolicyServer:
         params = _sampling(body, default_max_tokens=16)
         jobs = [PromptJob(p, True, **params) for p in prompts]
         results = self._batcher.submit(jobs)
-        choices = []
+        choices: list[dict[str, Any]] = []
         for gens in results:
             for gen, matched in gens:
                 choices.append({"index": len(choices), "text": gen.text, "logprobs": None,

@@ -1,9 +1,10 @@
 """Benchmark adapters and their registry.
 
-``get_benchmark(name, **options)`` is the one way callers obtain a benchmark. The
-in-tree adapter modules are imported on first use (each registers itself with
-``BENCHMARKS``); third-party packages register through the ``restrl.benchmarks``
-entry-point group.
+``get_benchmark(name, **options)`` is the one way callers obtain a benchmark. In-tree
+families are registered below as lazy ``"module:attr"`` entries (nothing is imported until
+a name is looked up); third-party packages register through the ``restrl.benchmarks``
+entry-point group. One folder per family (``evalplus/``, ``bigcodebench/``, ``apps/``),
+each with its README; ``sandbox/`` holds the driver text they share.
 """
 from __future__ import annotations
 
@@ -14,10 +15,27 @@ from restrl_eval.benchmarks.base import BENCHMARKS, Benchmark, BenchmarkError, T
 
 __all__ = ["BENCHMARKS", "Benchmark", "BenchmarkError", "Task", "Verdict", "get_benchmark", "benchmark_names"]
 
+_LAZY = {
+    "humaneval": "restrl_eval.benchmarks.evalplus.adapter:humaneval",
+    "humaneval+": "restrl_eval.benchmarks.evalplus.adapter:humaneval_plus",
+    "mbpp": "restrl_eval.benchmarks.evalplus.adapter:mbpp",
+    "mbpp+": "restrl_eval.benchmarks.evalplus.adapter:mbpp_plus",
+    "bcb-complete": "restrl_eval.benchmarks.bigcodebench.adapter:bcb_complete",
+    "bcb-instruct": "restrl_eval.benchmarks.bigcodebench.adapter:bcb_instruct",
+    "bcb-hard-complete": "restrl_eval.benchmarks.bigcodebench.adapter:bcb_hard_complete",
+    "bcb-hard-instruct": "restrl_eval.benchmarks.bigcodebench.adapter:bcb_hard_instruct",
+    "apps500": "restrl_eval.benchmarks.apps.adapter:apps500",
+    "apps-intro": "restrl_eval.benchmarks.apps.adapter:apps_intro",
+    "apps-interview": "restrl_eval.benchmarks.apps.adapter:apps_interview",
+    "apps-competition": "restrl_eval.benchmarks.apps.adapter:apps_competition",
+    "apps-full": "restrl_eval.benchmarks.apps.adapter:apps_full",
+}
+for _name, _target in _LAZY.items():
+    BENCHMARKS.add_lazy(_name, _target)
+
+# Modules that still register themselves when imported (to become lazy entries above).
 _IN_TREE = (
-    "restrl_eval.benchmarks.evalplus",
-    "restrl_eval.benchmarks.bigcodebench",
-    "restrl_eval.benchmarks.apps",
+    "restrl_eval.benchmarks.mini",
 )
 _loaded = False
 

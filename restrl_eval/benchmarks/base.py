@@ -9,10 +9,14 @@ evaluation, training rewards and search alike.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from restrl_eval.registry import Registry
+
+if TYPE_CHECKING:
+    from restrl_eval.execution import Executor
 
 
 class BenchmarkError(ValueError):
@@ -49,9 +53,15 @@ class Verdict:
 
 
 class Benchmark(abc.ABC):
-    """Base class of every benchmark adapter."""
+    """Base class of every benchmark adapter.
+
+    Besides the abstract methods, a benchmark may override the optional hooks below; their
+    defaults do nothing (or the evident thing), so callers call them unconditionally.
+    """
 
     name: str = ""
+    preload: tuple[str, ...] = ()
+    """Modules worth importing once in the executor's zygotes for this benchmark's jobs."""
 
     @abc.abstractmethod
     def tasks(self) -> list[Task]:
@@ -72,8 +82,38 @@ class Benchmark(abc.ABC):
         """Turn a model's raw text into a complete program (sanitizing as the reference does)."""
 
     @abc.abstractmethod
-    def check(self, task: Task, programs: Sequence[str], executor: Any) -> list[Verdict]:
+    def check(self, task: Task, programs: Sequence[str], executor: Executor) -> list[Verdict]:
         """Judge complete programs through ``executor`` (a ``restrl_eval.execution.Executor``)."""
+
+    # -- optional hooks ------------------------------------------------------------------------
+    def prepare(self, task_ids: Iterable[str], executor: Executor) -> None:  # noqa: B027 (a no-op hook)
+        """Called once before ``task_ids`` are judged, with the executor that will judge them:
+        the place for expensive per-task setup done in parallel (evalplus: expected outputs;
+        BigCodeBench: probing task libraries). Default: nothing."""
+
+    def cost_hint(self, task_id: str) -> float:
+        """A relative cost of judging one program of ``task_id`` (after ``prepare``), so
+        callers can start long tasks first. Default 0.0: no hint, the order is kept."""
+        return 0.0
+
+    def solution_from_sample(self, task: Task, sample: Mapping[str, Any]) -> str:
+        """The complete program of a samples-file record: ``solution`` as is, else the
+        task's prompt + ``completion`` (evalplus' rule; BigCodeBench overrides it)."""
+        if "solution" in sample:
+            return str(sample["solution"])
+        return task.prompt + str(sample["completion"])
+
+    def response_prefix(self, task: Task | None = None) -> str | None:
+        """The assistant reply opening the reference harness uses with chat models (evalplus'
+        and bigcodebench's "Below is a Python script ..."), or None when it has none. Default:
+        None (APPS keeps its opening per task, in ``task.data["response_prefix"]``)."""
+        return None
+
+    def problem_text(self, task: Task) -> str:
+        """The raw problem statement (what a scorer or a training set shows as the
+        question). Default: the task's prompt, which is the statement for function-style
+        benchmarks (signature + docstring); APPS returns its question."""
+        return task.prompt
 
     def data_hash(self) -> str:
         """A hash of the exact data in use, recorded by every run."""
@@ -85,6 +125,6 @@ class Benchmark(abc.ABC):
         return ("pass",)
 
 
-BENCHMARKS: Registry[type[Benchmark] | Any] = Registry("benchmark", "restrl.benchmarks")
+BENCHMARKS: Registry[Callable[..., Benchmark]] = Registry("benchmark", "restrl.benchmarks", base=Benchmark)
 """Maps a benchmark name to a factory (a ``Benchmark`` subclass or callable) taking
 keyword options (``data_dir=...``, ...) and returning a ``Benchmark``."""

@@ -22,11 +22,13 @@ def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None,
              apps_path: str | None, apps_compat: str | None, no_progress: bool) -> None:
     """Judge SAMPLES on BENCH; write verdicts.jsonl, eval_results.json and summary.json."""
     from restrl_eval.benchmarks import BenchmarkError
-    from restrl_eval.run.evaluate import EvaluateError, evaluate as run_evaluate, summary_table
     from restrl_eval.registry import RegistryError
+    from restrl_eval.run.evaluate import EvaluateError, summary_table
+    from restrl_eval.run.evaluate import evaluate as run_evaluate
 
     options = {k: v for k, v in (("data_dir", data_dir), ("apps_path", apps_path), ("apps_compat", apps_compat))
                if v is not None}
+    _check_usage(bench, samples, options)  # usage errors exit 2, as in every command
     try:
         result = run_evaluate(bench, samples, out_dir=out_dir, workers=workers, options=options,
                               progress=not no_progress)
@@ -39,3 +41,24 @@ def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None,
     extra = f", skipped: {sum(s['skipped'].values())}" if s["skipped"] else ""
     click.echo(f"{s['n_samples']} samples over {s['n_tasks']}/{s['n_tasks_in_benchmark']} tasks "
                f"({result.judged} judged now{extra}); results in {result.out_dir}")
+
+
+def _check_usage(bench: str, samples: str, options: dict[str, str]) -> None:
+    """A --samples path that does not exist or an option the benchmark does not take
+    (--apps-compat on humaneval+) is a usage error: one line, exit 2."""
+    from pathlib import Path
+
+    from restrl_eval.benchmarks import BENCHMARKS, benchmark_names
+    from restrl_eval.cli.common import usage
+    from restrl_eval.registry import RegistryError
+    from restrl_eval.run.config import ConfigError, benchmark_option_names, check_benchmark_options
+
+    if not Path(samples).exists():
+        raise usage(f"--samples {samples}: no such file or directory")
+    benchmark_names()  # loads the in-tree families
+    try:
+        check_benchmark_options(bench, options, benchmark_option_names(BENCHMARKS.get(bench)))
+    except RegistryError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--bench'") from None
+    except ConfigError as exc:
+        raise usage(exc) from None

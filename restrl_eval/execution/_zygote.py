@@ -154,7 +154,7 @@ class Zygote:
         except (OSError, ValueError) as exc:
             return {"sandbox_error": "workdir: %s" % exc}
         if self.drop_uid is not None:
-            for root, dirs, names in os.walk(wd):
+            for root, _dirs, names in os.walk(wd):
                 for p in [root] + [os.path.join(root, x) for x in names]:
                     os.chown(p, self.drop_uid, self.drop_uid)
         stdin_data = job.get("stdin", "").encode()

@@ -20,10 +20,11 @@ import signal
 import stat
 import tempfile
 import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from restrl_eval.execution.sandbox import SANDBOX_UID, SandboxReport, _pids_cgroup_root, find_bwrap, python_dirs
+from restrl_eval.execution.sandbox import SANDBOX_UID, SandboxReport, find_bwrap, python_dirs
 from restrl_eval.execution.types import ExecResult, Job, Status, TestOutcome
 from restrl_eval.execution.worker import Worker, WorkerDied, encode_job
 
@@ -90,8 +91,8 @@ class Executor:
             for w in warnings:
                 log.warning("restrl sandbox: %s", w)
             log.warning("restrl sandbox level: %s", self.report.level)
-        for w in [self._spawner.submit(self._start_worker) for _ in range(self.n_workers - 1)]:
-            self._idle.put(w.result())
+        for started in [self._spawner.submit(self._start_worker) for _ in range(self.n_workers - 1)]:
+            self._idle.put(started.result())
 
     # -- setup -------------------------------------------------------------------------------
     @staticmethod
@@ -207,7 +208,7 @@ class Executor:
         if self._etc:
             shutil.rmtree(self._etc, ignore_errors=True)
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc: Any) -> None:

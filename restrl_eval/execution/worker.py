@@ -114,6 +114,7 @@ class Worker:
         )
         for fd in fds:
             os.close(fd)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes (PIPE above)
         self._in = self.proc.stdin.fileno()
         self._out = self.proc.stdout.fileno()
         self.jobs_done = 0
@@ -200,7 +201,8 @@ class Worker:
             pass
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
-                stream.close()
+                if stream is not None:
+                    stream.close()
             except OSError:
                 pass
         if self.cgroup is not None:
@@ -215,7 +217,8 @@ class Worker:
 
     def close(self) -> None:
         try:
-            self.proc.stdin.close()  # EOF: the zygote returns
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # EOF: the zygote returns
             self.proc.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
             pass

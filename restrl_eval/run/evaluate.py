@@ -3,36 +3,48 @@
 Why a library module: ``restrl-eval evaluate`` is a thin shell around ``evaluate()``;
 runs, sweeps and tests call the same function. Input is evalplus' samples format
 (JSONL lines with ``task_id`` and ``solution`` or ``completion``; or evalplus' folder
-layout ``<Task_Id>/<n>.py``). Output, in one directory:
+layout ``<Task_Id>/<n>.py``; a run's ``samples.jsonl`` works too). Output, in one directory
+laid out like a run directory (``restrl_eval/run/SCHEMA.md``):
 
-- ``verdicts.jsonl``: one line per distinct sample (keyed by a hash of benchmark, data
-  hash, task id and program), appended and flushed as each is judged, so a rerun skips
-  what is there and a SIGKILL loses at most the sample being judged;
+- ``config.json``: ``kind: "evaluate"``, the benchmark, its data hash and options. A folder
+  made by anything else (a run, another benchmark or data) is refused, never mixed;
+- ``samples.jsonl``: the samples judged, each with its per-task ``index``;
+- ``verdicts.jsonl``: while judging, one line per distinct program (keyed by a hash of
+  benchmark, data hash, task id and program), appended and flushed as each is judged, so
+  a rerun skips what is there and a SIGKILL loses at most the sample being judged; when
+  done, rewritten with exactly one row per current sample, in sample order, each linked to
+  it (``sample_index``, ``solution_id``): verdicts of programs no longer in the samples
+  file are dropped, so the file always agrees with ``summary.json``;
 - ``eval_results.json``: evalplus 0.3.1's layout (date, hash, eval{task_id: [...]});
-- ``summary.json``: counts and pass@k per column (unbiased estimator).
+- ``summary.json``: counts and pass@k per column (unbiased estimator), the same names as
+  a run's summary.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
 import json
 import logging
 import os
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from restrl_eval.benchmarks import Benchmark, Verdict, get_benchmark
 from restrl_eval.report.passk import estimate_pass_at_k, ks_for
+from restrl_eval.run import store as _schema
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EvaluateError", "Sample", "Evaluation", "evaluate", "load_samples", "default_out_dir", "summary_table"]
 
 VERDICTS_FILE, RESULTS_FILE, SUMMARY_FILE = "verdicts.jsonl", "eval_results.json", "summary.json"
+CONFIG_FILE, SAMPLES_FILE = "config.json", "samples.jsonl"
+# options that do not change a verdict (where the data came from is in the data hash)
+_NON_IDENTITY_OPTIONS = ("data_dir", "apps_path")
 
 
 class EvaluateError(ValueError):
@@ -48,6 +60,7 @@ class Sample:
     source: str
     line: int
     key: str = ""
+    index: int = 0  # position among this task's samples (samples.jsonl "index")
 
 
 @dataclass(frozen=True)
@@ -75,14 +88,15 @@ def _sample_from_record(rec: Any, source: str, line: int, bench: Benchmark, know
     for name in ("solution", "completion"):
         if name in rec and not isinstance(rec[name], str):
             raise EvaluateError(f"{where}: field {name!r} must be a string")
+    if "solution" not in rec and "completion" not in rec and isinstance(rec.get("code"), str):
+        rec = {**rec, "solution": rec["code"]}  # a format-1 run's samples.jsonl
     if "solution" not in rec and "completion" not in rec:
         raise EvaluateError(f"{where}: field 'solution' (or 'completion') is missing")
     task = bench.task(task_id)
     if "solution" in rec:
         solution = rec["solution"]
     else:
-        joiner = getattr(bench, "solution_from_sample", None)
-        solution = joiner(task, rec) if joiner else task.prompt + rec["completion"]
+        solution = bench.solution_from_sample(task, rec)
     return Sample(task_id, solution, source, line)
 
 
@@ -127,14 +141,16 @@ def load_samples(path: str | os.PathLike[str], bench: Benchmark) -> list[Sample]
     if not samples:
         raise EvaluateError(f"{path}: no samples found")
     data_hash = bench.data_hash()
-    return [Sample(s.task_id, s.solution, s.source, s.line, sample_key(bench.name, data_hash, s.task_id, s.solution))
-            for s in samples]
+    seen: Counter[str] = Counter()
+    out = []
+    for s in samples:
+        out.append(Sample(s.task_id, s.solution, s.source, s.line,
+                          sample_key(bench.name, data_hash, s.task_id, s.solution), seen[s.task_id]))
+        seen[s.task_id] += 1
+    return out
 
 
-def sample_key(bench: str, data_hash: str, task_id: str, solution: str) -> str:
-    """Identity of a judgement: same benchmark, data, task and program -> same verdict."""
-    blob = json.dumps([bench, data_hash, task_id, solution], ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:32]
+sample_key = _schema.solution_id  # the same identity as a run's verdict rows carry
 
 
 def default_out_dir(samples: str | os.PathLike[str]) -> Path:
@@ -189,14 +205,11 @@ def _judge_all(bench: Benchmark, todo: list[Sample], store: _VerdictStore, worke
 
     if not todo:
         return
-    with Executor(workers=workers, preload=tuple(getattr(bench, "preload", ()))) as ex:
-        prepare = getattr(bench, "prepare", None)
-        if prepare is not None:
-            prepare(sorted({s.task_id for s in todo}), ex)
-        hint = getattr(bench, "cost_hint", None)
-        if callable(hint):  # longest tasks first: the pool's tail is then short jobs
-            cost = {t: float(hint(t)) for t in {s.task_id for s in todo}}
-            todo = sorted(todo, key=lambda s: -cost[s.task_id])
+    with Executor(workers=workers, preload=tuple(bench.preload)) as ex:
+        bench.prepare(sorted({s.task_id for s in todo}), ex)
+        # longest tasks first: the pool's tail is then short jobs (a 0.0 default keeps the order)
+        cost = {t: float(bench.cost_hint(t)) for t in {s.task_id for s in todo}}
+        todo = sorted(todo, key=lambda s: -cost[s.task_id])
         bar = tqdm(total=len(todo), desc=f"judging {bench.name}", unit="sample", disable=not progress)
 
         def judge(sample: Sample) -> None:
@@ -217,6 +230,7 @@ def evaluate(bench_name: str, samples: str | os.PathLike[str], out_dir: str | os
     bench = get_benchmark(bench_name, **dict(options or {}))
     loaded = load_samples(samples, bench)
     out = Path(out_dir) if out_dir else default_out_dir(samples)
+    _claim_folder(out, bench, options or {}, str(samples))
     store = _VerdictStore(out / VERDICTS_FILE)
     try:
         todo, seen = [], set(store.records)
@@ -230,47 +244,105 @@ def evaluate(bench_name: str, samples: str | os.PathLike[str], out_dir: str | os
         records = {s.key: store.records[s.key] for s in loaded}
     finally:
         store.close()
+    _write_samples(out, samples, loaded)
+    _write_lines(out / VERDICTS_FILE, [_linked(s, records[s.key]) for s in loaded])
     summary = summarize(bench, loaded, records)
-    _write_json(out / RESULTS_FILE, eval_results(bench, loaded, records))
+    date = datetime.now().strftime("%Y-%m-%d %H:%M")
+    results = _schema.eval_results(bench.data_hash(), ((s.task_id, s.solution, records[s.key]) for s in loaded),
+                                   [t.task_id for t in bench.tasks()], date)
+    _write_json(out / RESULTS_FILE, results)
     _write_json(out / SUMMARY_FILE, summary)
     return Evaluation(out, summary, len(todo), records)
 
 
-def _write_json(path: Path, obj: Any) -> None:
+def _identity(bench: Benchmark, options: Mapping[str, Any]) -> dict[str, Any]:
+    opts = {k: v for k, v in sorted(options.items()) if k not in _NON_IDENTITY_OPTIONS}
+    return {"kind": _schema.KIND_EVALUATE, "benchmark": {"name": bench.name, "data_hash": bench.data_hash(),
+                                                        "options": opts, "columns": list(bench.columns)}}
+
+
+def _claim_folder(out: Path, bench: Benchmark, options: Mapping[str, Any], samples: str = "") -> None:
+    """Refuse ``out`` when it holds anything but this benchmark's evaluate output; record
+    what makes it (config.json) before the first verdict is written."""
+    try:
+        kind = _schema.folder_kind(out)
+    except _schema.RunStoreError as exc:
+        raise EvaluateError(str(exc)) from None
+    new = _identity(bench, options)
+    if kind not in (None, _schema.KIND_EVALUATE):
+        raise EvaluateError(f"{out}: this folder holds a '{kind}' output (config.json), not an evaluation; "
+                            f"pass another --out")
+    cfg = out / CONFIG_FILE
+    old = json.loads(cfg.read_text(encoding="utf-8")) if cfg.exists() else _legacy_identity(out)
+    if old is not None:
+        was = {"name": (old.get("benchmark") or {}).get("name"), "data_hash": (old.get("benchmark") or {}).get("data_hash")}
+        was_opts = (old.get("benchmark") or {}).get("options", new["benchmark"]["options"])
+        for key, before, now in (("benchmark", was["name"], bench.name), ("data_hash", was["data_hash"],
+                                 bench.data_hash()), ("options", was_opts, new["benchmark"]["options"])):
+            if before is not None and before != now:
+                raise EvaluateError(f"{out}: this folder holds another evaluation ({key} was {before!r}, now "
+                                    f"{now!r}); pass another --out")
+    if not cfg.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {"format": _schema.FORMAT_VERSION, **new, "samples": samples, "versions": _schema.package_versions(),
+               "created": datetime.now().astimezone().isoformat(timespec="seconds")}
+        _write_json(cfg, doc, indent=2)
+
+
+def _legacy_identity(out: Path) -> dict[str, Any] | None:
+    """What a format-1 evaluate folder (no config.json) was made for, from its summary."""
+    for name, read in ((SUMMARY_FILE, lambda d: (d.get("benchmark"), d.get("data_hash"))),
+                       (RESULTS_FILE, lambda d: (None, d.get("hash")))):
+        path = out / name
+        if path.exists():
+            try:
+                bench, data_hash = read(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, AttributeError):
+                raise EvaluateError(f"{path}: not valid JSON; the folder is damaged") from None
+            return {"benchmark": {"name": bench, "data_hash": data_hash}}
+    return None
+
+
+def _linked(sample: Sample, rec: Mapping[str, Any]) -> dict[str, Any]:
+    """A final verdicts.jsonl row: the verdict of one current sample, linked to it."""
+    body = {k: v for k, v in rec.items() if k not in ("key", "task_id", "sample_index", "solution_id")}
+    return {"task_id": sample.task_id, "sample_index": sample.index, "solution_id": sample.key,
+            "key": sample.key, **body}
+
+
+def _write_samples(out: Path, source: str | os.PathLike[str], samples: list[Sample]) -> None:
+    target = out / SAMPLES_FILE
+    if Path(source).resolve() == target.resolve():
+        return
+    _write_lines(target, [{"task_id": s.task_id, "index": s.index, "solution": s.solution,
+                           "source": s.source, "line": s.line} for s in samples])
+
+
+def _write_lines(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, default=str)
+        for row in rows:
+            f.write(json.dumps(row, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, obj: Any, indent: int | None = None) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, default=str, indent=indent, sort_keys=indent is not None)
     os.replace(tmp, path)
 
 
 # -- reports -------------------------------------------------------------------------------------
-def eval_results(bench: Benchmark, samples: list[Sample], records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """evalplus 0.3.1's ``eval_results.json`` layout."""
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in samples:
-        d = records[s.key].get("details", {})
-        by_task[s.task_id].append({
-            "task_id": s.task_id, "solution": s.solution,
-            "base_status": d.get("base", records[s.key]["status"]), "plus_status": d.get("plus"),
-            "base_fail_tests": d.get("base_fail_tests", []), "plus_fail_tests": d.get("plus_fail_tests", []),
-        })
-    order = [t.task_id for t in bench.tasks() if t.task_id in by_task]
-    return {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "hash": bench.data_hash(),
-            "eval": {t: by_task[t] for t in order}}
-
-
-def _column_values(bench: Benchmark, rec: Mapping[str, Any]) -> dict[str, bool]:
-    cols = rec.get("details", {}).get("columns")
-    if isinstance(cols, dict):
-        return {c: bool(cols.get(c)) for c in bench.columns}
-    return {c: bool(rec.get("passed")) if k == 0 else False for k, c in enumerate(bench.columns)}
-
-
 def summarize(bench: Benchmark, samples: list[Sample], records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts and unbiased pass@k per column over the tasks that have samples.
+    """Counts and unbiased pass@k per column over the tasks that have samples (format 2:
+    the names a run's summary.json uses; ``pass_rate`` is pass@1).
 
     Samples whose verdict is ``skipped`` (a benchmark could not run them, e.g. a missing
-    library) are left out of pass@k and listed, never counted as failures."""
+    library) are left out of pass@k and listed, never counted as failures.
+    ``mean_reward`` is the mean over tasks of the mean fraction of tests passed (APPS)."""
     per_task: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     skipped: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -285,13 +357,19 @@ def summarize(bench: Benchmark, samples: list[Sample], records: Mapping[str, Map
     n = [len(per_task[t]) for t in order]
     pass_at_k: dict[str, dict[str, float]] = {}
     for col in bench.columns:
-        correct = [sum(_column_values(bench, r)[col] for r in per_task[t]) for t in order]
+        correct = [sum(_schema.column_passed(r, col) for r in per_task[t]) for t in order]
         pass_at_k[col] = {f"pass@{k}": float(estimate_pass_at_k(n, correct, k).mean()) for k in ks_for(n)}
+    rewards = [sum(float(r.get("reward") or 0.0) for r in per_task[t]) / len(per_task[t]) for t in order]
+    n_tasks = len(bench.tasks())
     return {
+        "format": _schema.FORMAT_VERSION, "kind": _schema.KIND_EVALUATE,
         "benchmark": bench.name, "data_hash": bench.data_hash(), "columns": list(bench.columns),
-        "n_samples": len(samples), "n_tasks": len(order), "n_tasks_in_benchmark": len(bench.tasks()),
+        "n_samples": len(samples), "n_tasks": len(order), "n_tasks_in_benchmark": n_tasks,
         "samples_per_task": {"min": min(n, default=0), "max": max(n, default=0)},
         "statuses": dict(statuses), "skipped": dict(skipped), "pass_at_k": pass_at_k,
+        "pass_rate": {c: pass_at_k[c].get("pass@1", 0.0) for c in bench.columns},
+        "mean_reward": sum(rewards) / len(rewards) if rewards else 0.0,
+        "tasks": len({s.task_id for s in samples}), "total_tasks": n_tasks,
     }
 
 

@@ -14,9 +14,10 @@ tell a batched run from a one-by-one run.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from restrl_eval.run.store import RunStore, summarize
+from restrl_eval.run.store import RunStore, eval_results, solution_id, summarize
 from restrl_eval.strategies.base import Solution, SolveContext, Strategy, solve_batch
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ def sample_rows(solution: Solution) -> list[dict[str, Any]]:
         {
             "index": i,
             "chosen": i == solution.index,
+            "solution": c.code,  # the program judged (format 1 called it "code")
             "text": c.text,
-            "code": c.code,
             "scores": dict(c.scores),
             "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens,
@@ -41,9 +42,13 @@ def sample_rows(solution: Solution) -> list[dict[str, Any]]:
     ]
 
 
-def verdict_row(verdict: Any, solution: Solution) -> dict[str, Any]:
-    """One verdicts.jsonl row: the chosen program's verdict plus the strategy's cost."""
+def verdict_row(verdict: Any, solution: Solution, sid: str = "") -> dict[str, Any]:
+    """One verdicts.jsonl row: the chosen program's verdict plus the strategy's cost,
+    linked to its sample (``sample_index`` = the chosen candidate's ``index`` in
+    samples.jsonl, ``solution_id`` = ``store.solution_id`` of its program)."""
     return {
+        "sample_index": solution.index,
+        "solution_id": sid,
         "passed": bool(verdict.passed),
         "status": str(getattr(verdict.status, "value", verdict.status)),
         "reward": float(verdict.reward),
@@ -92,15 +97,15 @@ def run_tasks(
     from tqdm.auto import tqdm
 
     columns = tuple(benchmark.columns)
+    data_hash = str((store.config.get("benchmark") or {}).get("data_hash") or benchmark.data_hash())
     todo = [t for t in tasks if not store.is_finished(t.task_id)]
     done_rows = [store.verdict(t.task_id) for t in tasks if store.is_finished(t.task_id)]
     passes = sum(bool(r["passed"]) for r in done_rows if r)
     done = len(tasks) - len(todo)
     if done:
         log.info("%d of %d task(s) already finished; %d to go", done, len(tasks), len(todo))
-    prepare = getattr(benchmark, "prepare", None)  # e.g. evalplus: expected outputs, in parallel, once
-    if todo and callable(prepare):
-        prepare([t.task_id for t in todo], executor)
+    if todo:  # e.g. evalplus: expected outputs, in parallel, once
+        benchmark.prepare([t.task_id for t in todo], executor)
     bar = tqdm(total=len(tasks), initial=done, desc=f"{benchmark.name}/{strategy.spec.name}",
                unit="task", disable=(not progress) if progress is not None else None, dynamic_ncols=True)
     try:
@@ -117,7 +122,8 @@ def run_tasks(
                     raise RuntimeError(f"{benchmark.name}.check returned {len(verdicts)} verdicts for 1 program")
                 judged.append((task, solution, verdicts[0]))
             for task, solution, verdict in judged:
-                store.append(task.task_id, sample_rows(solution), verdict_row(verdict, solution))
+                sid = solution_id(benchmark.name, data_hash, task.task_id, solution.code)
+                store.append(task.task_id, sample_rows(solution), verdict_row(verdict, solution, sid))
                 passes += bool(verdict.passed)
                 done += 1
                 bar.update(1)
@@ -128,7 +134,20 @@ def run_tasks(
     summary = summarize([r for r in rows if r is not None], columns, total_tasks=len(benchmark.tasks()))
     summary.update(_identity(store.config))
     store.write_summary(summary)
+    _write_eval_results(store, data_hash, [t.task_id for t in benchmark.tasks()])
     return summary
+
+
+def _write_eval_results(store: RunStore, data_hash: str, order: list[str]) -> None:
+    """evalplus' eval_results.json over the chosen programs (as ``evaluate`` writes it)."""
+    import datetime as _dt
+    import json
+
+    chosen = {(r["task_id"], r.get("index")): r.get("solution", r.get("code", "")) for r in store.samples()
+              if r.get("chosen")}
+    judged = [(tid, chosen.get((tid, v.get("chosen")), ""), v) for tid, v in store.finished.items()]
+    date = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    store.write_file("eval_results.json", json.dumps(eval_results(data_hash, judged, order, date)) + "\n")
 
 
 def _identity(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,6 +159,7 @@ def _identity(config: Mapping[str, Any]) -> dict[str, Any]:
         "model": model.get("spec") or model.get("model") or model.get("path"),
         "budget": config.get("budget"),
         "seed": config.get("seed"),
+        "data_hash": (config.get("benchmark") or {}).get("data_hash"),
         "columns": list((config.get("benchmark") or {}).get("columns") or []),
     }
 

@@ -8,6 +8,9 @@ any samples written for a task without a verdict (the task the crash interrupted
 dropped, as is a torn last line. The config is compared field by field on resume, so
 rows produced by a different model, strategy, budget or seed are never mixed into one
 summary. A small summary.json sits beside the row files so readers need not parse them.
+
+The layout is shared with ``restrl-eval evaluate`` folders and versioned (``FORMAT_VERSION``,
+``config.json["kind"]``); ``restrl_eval/run/SCHEMA.md`` documents every file and field.
 """
 from __future__ import annotations
 
@@ -17,32 +20,67 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "FORMAT_VERSION",
+    "KIND_EVALUATE",
+    "KIND_RUN",
     "NON_IDENTITY_FIELDS",
+    "RESULT_FILES",
     "RunStore",
     "RunStoreError",
+    "column_passed",
+    "folder_kind",
+    "eval_results",
     "package_versions",
+    "solution_id",
     "summarize",
 ]
 
-FORMAT_VERSION = 1
-CONFIG, SAMPLES, VERDICTS, SUMMARY, ATTEMPTS = (
-    "config.json", "samples.jsonl", "verdicts.jsonl", "summary.json", "attempts.jsonl",
+# 1: the first layout (runs only). 2: runs and evaluate folders share one layout: a
+# ``kind`` in config.json, ``solution`` in samples.jsonl, ``sample_index``/``solution_id``
+# in verdicts.jsonl, ``eval_results.json`` and the same summary.json names in both.
+FORMAT_VERSION = 2
+KIND_RUN, KIND_EVALUATE = "run", "evaluate"
+CONFIG, SAMPLES, VERDICTS, SUMMARY, ATTEMPTS, RESULTS = (
+    "config.json", "samples.jsonl", "verdicts.jsonl", "summary.json", "attempts.jsonl", "eval_results.json",
 )
-# Fields that do not change any result, so a resume may differ in them.
-NON_IDENTITY_FIELDS = frozenset({"limit", "workers", "batch_tasks", "created", "command"})
+RESULT_FILES = (SAMPLES, VERDICTS, SUMMARY, RESULTS)
+# Fields that do not change any result, so a resume may differ in them ("format": a run
+# begun by an older restrl may be resumed; readers take both row layouts).
+NON_IDENTITY_FIELDS = frozenset({"limit", "workers", "batch_tasks", "created", "command", "format"})
 _VERSIONED = ("restrl", "torch", "transformers", "tokenizers", "accelerate", "vllm", "openai", "numpy")
 
 
 class RunStoreError(ValueError):
     """A run directory that cannot be used (config mismatch, unreadable file). One line."""
+
+
+def folder_kind(root: str | os.PathLike[str]) -> str | None:
+    """What made the results folder ``root``: "run", "evaluate", or None when it holds no
+    results. A format-1 run (no ``kind``) is a run; a folder with result files but no
+    config.json is a format-1 ``evaluate`` output. Raises RunStoreError on a bad config."""
+    root = Path(root)
+    cfg_path = root / CONFIG
+    if cfg_path.exists():
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise RunStoreError(f"{cfg_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(cfg, dict):
+            raise RunStoreError(f"{cfg_path}: expected a JSON object")
+        return str(cfg.get("kind") or KIND_RUN)
+    if (root / ATTEMPTS).exists():  # only runs keep attempts: a run that lost its config
+        raise RunStoreError(f"{cfg_path}: missing (the folder holds a run's files without it)")
+    if any((root / name).exists() for name in RESULT_FILES):
+        return KIND_EVALUATE
+    return None
 
 
 def package_versions() -> dict[str, str | None]:
@@ -85,7 +123,7 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], bool]:
         return [], False
     rows: list[dict[str, Any]] = []
     dropped = False
-    with open(path, "r", encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.endswith("\n"):  # torn final write: the process died mid-line
                 dropped = True
@@ -136,14 +174,14 @@ class RunStore:
 
     # -- opening and repair -------------------------------------------------------------
     @classmethod
-    def open(cls, root: str | os.PathLike[str], config: Mapping[str, Any]) -> "RunStore":
+    def open(cls, root: str | os.PathLike[str], config: Mapping[str, Any]) -> RunStore:
         """Create the run directory, or resume it if its config has the same identity.
 
         Raises RunStoreError naming the first differing field when the directory holds a
         different run.
         """
         root = Path(root)
-        new = _canonical({"format": FORMAT_VERSION, **config})
+        new = _canonical({"format": FORMAT_VERSION, **config, "kind": KIND_RUN})
         old = cls.check_compatible(root, new, partial=False)
         root.mkdir(parents=True, exist_ok=True)
         cfg_path = root / CONFIG
@@ -177,13 +215,16 @@ class RunStore:
         can refuse a mismatching directory before paying for a model load.
         """
         cfg_path = Path(root) / CONFIG
-        if not cfg_path.exists():
+        kind = folder_kind(root)
+        if kind is None:
             return None
-        try:
-            old = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RunStoreError(f"{cfg_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        new = _canonical({"format": FORMAT_VERSION, **config})
+        if kind != KIND_RUN:
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise RunStoreError(f"{Path(root)}: this folder holds {article} '{kind}' output, not a run; "
+                                f"pass another --out")
+        old = json.loads(cfg_path.read_text(encoding="utf-8"))
+        old.setdefault("kind", KIND_RUN)
+        new = _canonical({"format": FORMAT_VERSION, **config, "kind": KIND_RUN})
         keys = (set(new) if partial else set(old) | set(new)) - NON_IDENTITY_FIELDS
         diff = _first_difference({k: old.get(k, "<absent>") for k in keys},
                                  {k: new.get(k, "<absent>") for k in keys})
@@ -253,11 +294,20 @@ class RunStore:
         _write_atomic(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
         return path
 
+    def write_file(self, name: str, text: str) -> Path:
+        """Write a whole file of the run directory atomically (eval_results.json)."""
+        path = self.root / name
+        _write_atomic(path, text)
+        return path
 
-def _column_passed(row: Mapping[str, Any], column: str) -> bool:
+
+def column_passed(row: Mapping[str, Any], column: str) -> bool:
+    """Whether a verdict row passes ``column``: the benchmark's own column verdict in
+    ``details["columns"]`` when given (evalplus: plus = base and plus tests both pass, as
+    evalplus counts it), else ``details[column]`` ("pass" or True), else ``passed``."""
     details = row.get("details") or {}
     columns = details.get("columns")
-    if isinstance(columns, Mapping) and column in columns:  # the benchmark's own column verdict
+    if isinstance(columns, Mapping) and column in columns:
         return bool(columns[column])
     if column in details:
         value = details[column]
@@ -265,27 +315,52 @@ def _column_passed(row: Mapping[str, Any], column: str) -> bool:
     return bool(row.get("passed"))
 
 
+def _reward(row: Mapping[str, Any]) -> float:
+    try:
+        return float(row.get("reward", float(bool(row.get("passed")))))
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def summarize(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *,
               total_tasks: int | None = None) -> dict[str, Any]:
-    """Pass rates per column and cost totals/means over verdict ``rows``.
+    """The format-2 summary of one verdict row per task (a run: the chosen program's).
 
-    A column is read from ``details["columns"][column]`` when the benchmark gives it
-    (evalplus: base, and plus = base and plus tests both pass, as evalplus counts it),
-    else from ``details[column]`` ("pass" or True), otherwise from ``passed``.
+    Pass rates are over the tasks that were judged: a ``skipped`` verdict (the benchmark
+    could not run the task, e.g. a missing library) is listed under ``skipped`` and left
+    out, never counted as a failure, as ``evaluate`` does. ``mean_reward`` is the mean
+    fraction of tests passed (APPS' metric). Costs are summed over every row, skipped
+    ones included (they were paid for). ``tasks``/``total_tasks`` keep format 1's names.
     """
-    n = len(rows)
-    passed = {c: sum(_column_passed(r, c) for r in rows) for c in columns}
-    keys = ("candidates", "scorer_calls", "completion_tokens", "prompt_tokens", "wall_s")
-    totals = {k: sum((r.get("cost") or {}).get(k, 0) for r in rows) for k in keys}
+    scored = [r for r in rows if r.get("status") != "skipped"]
+    n = len(scored)
+    passed = {c: sum(column_passed(r, c) for r in scored) for c in columns}
+    rate = {c: (passed[c] / n if n else 0.0) for c in columns}
+    keys = ("candidates", "scorer_calls", "scorer_tokens", "completion_tokens", "prompt_tokens", "wall_s")
+    totals = {k: sum((r.get("cost") or {}).get(k, 0) for r in rows) for k in keys
+              if k != "scorer_tokens" or any("scorer_tokens" in (r.get("cost") or {}) for r in rows)}
     totals["wall_s"] = round(totals["wall_s"], 3)
+    skipped = _count(str((r.get("details") or {}).get("reason", "skipped")) for r in rows
+                     if r.get("status") == "skipped")
+    total = total_tasks if total_tasks is not None else len(rows)
     return {
-        "tasks": n,
-        "total_tasks": total_tasks if total_tasks is not None else n,
+        "format": FORMAT_VERSION,
+        "kind": KIND_RUN,
+        "columns": list(columns),
+        "n_tasks": n,
+        "n_tasks_in_benchmark": total,
+        "n_samples": len(rows),
+        "samples_per_task": {"min": 1 if rows else 0, "max": 1 if rows else 0},
+        "pass_at_k": {c: {"pass@1": rate[c]} for c in columns},
+        "pass_rate": rate,
         "passed": passed,
-        "pass_rate": {c: (passed[c] / n if n else 0.0) for c in columns},
+        "mean_reward": (sum(_reward(r) for r in scored) / n if n else 0.0),
         "statuses": _count(str(r.get("status")) for r in rows),
+        "skipped": skipped,
         "cost": totals,
-        "cost_per_task": {k: (v / n if n else 0.0) for k, v in totals.items()},
+        "cost_per_task": {k: (v / len(rows) if rows else 0.0) for k, v in totals.items()},
+        "tasks": len(rows),
+        "total_tasks": total,
     }
 
 
@@ -294,3 +369,27 @@ def _count(items: Iterable[str]) -> dict[str, int]:
     for x in items:
         out[x] = out.get(x, 0) + 1
     return dict(sorted(out.items()))
+
+
+def solution_id(bench: str, data_hash: str, task_id: str, solution: str) -> str:
+    """Identity of a judgement: same benchmark, data, task and program -> same verdict.
+    Verdict rows of runs and of ``evaluate`` carry it, so a row names the program it judged."""
+    import hashlib
+
+    blob = json.dumps([bench, data_hash, task_id, solution], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def eval_results(data_hash: str, judged: Iterable[tuple[str, str, Mapping[str, Any]]],
+                 order: Sequence[str], date: str) -> dict[str, Any]:
+    """evalplus 0.3.1's ``eval_results.json`` from ``(task_id, solution, verdict row)``
+    triples, tasks in benchmark ``order``; runs and ``evaluate`` both write it."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for task_id, solution, rec in judged:
+        d = rec.get("details") or {}
+        by_task.setdefault(task_id, []).append({
+            "task_id": task_id, "solution": solution,
+            "base_status": d.get("base", rec.get("status")), "plus_status": d.get("plus"),
+            "base_fail_tests": d.get("base_fail_tests", []), "plus_fail_tests": d.get("plus_fail_tests", []),
+        })
+    return {"date": date, "hash": data_hash, "eval": {t: by_task[t] for t in order if t in by_task}}

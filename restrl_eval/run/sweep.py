@@ -12,6 +12,11 @@ does not depend on ``n``, as the transformers backend guarantees) a best-of-N ce
 budget 10 is the first 10 samples of the budget-100 cell, so cells run largest budget
 first. The cache changes no result, only the work done; every cell records how many rows
 it reused and how many it generated, and the CSV reports both.
+
+Wall time stays comparable across budgets: the cache keeps each sample's original
+generation time (its share of the policy call that made it), and a cell served from the
+cache is charged that time (``cached_gen_s`` in its verdict rows, included in
+``cost.wall_s``), as if it had generated the samples itself.
 """
 from __future__ import annotations
 
@@ -21,15 +26,20 @@ import io
 import json
 import logging
 import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, cast
+
+from restrl_eval.run.store import RunStore
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CSV_FIELDS",
     "CachingPolicy",
+    "ChargedStore",
     "CellOutcome",
     "SampleCache",
     "SweepCell",
@@ -41,7 +51,7 @@ __all__ = [
     "write_csv",
 ]
 
-CSV_FIELDS = ("strategy", "budget", "bench", "tasks", "pass@1", "candidates", "scorer_calls",
+CSV_FIELDS = ("strategy", "budget", "bench", "tasks", "pass@1", "mean_reward", "candidates", "scorer_calls",
               "completion_tokens", "prompt_tokens", "wall_s", "reused_rows", "generated_rows", "run_dir")
 """Cost columns are means per task; ``pass@1`` is the benchmark's last (strictest) column,
 and ``pass@1[<col>]`` columns follow when a benchmark has several (evalplus: base, plus)."""
@@ -75,13 +85,15 @@ def request_key(model_key: str, request: Any) -> str:
 class SampleCache:
     """Generations by request key, kept in an append-only JSONL file (``None``: memory only).
 
-    A key keeps the largest set of samples seen. A torn or damaged line (a crash mid-write)
-    is dropped on load and the file rewritten without it.
+    A key keeps the largest set of samples seen. Each generation is stored as ``[text,
+    prompt_tokens, completion_tokens, finish_reason, gen_s]``: ``gen_s`` is the seconds
+    it took to generate (absent, 0, in caches written before it was kept). A torn or
+    damaged line (a crash mid-write) is dropped on load and the file rewritten without it.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
-        self._items: dict[str, list[tuple[str, int, int, str]]] = {}
+        self._items: dict[str, list[tuple[str, int, int, str, float]]] = {}
         if self.path is not None and self.path.exists():
             self._load(self.path)
 
@@ -94,7 +106,8 @@ class SampleCache:
                     if not line.endswith("\n"):
                         raise ValueError("torn line")
                     row = json.loads(line)
-                    gens = [tuple(g) for g in row["gens"]]
+                    gens = [(str(g[0]), int(g[1]), int(g[2]), str(g[3]), float(g[4]) if len(g) > 4 else 0.0)
+                            for g in row["gens"]]
                 except (ValueError, KeyError, TypeError):
                     damaged = True  # a crash mid-write: drop it, the samples are drawn again
                     continue
@@ -117,10 +130,16 @@ class SampleCache:
         gens = self._items.get(key)
         if gens is None or len(gens) < n or (exact and len(gens) != n):
             return None
-        return [Generation(*g) for g in gens[:n]]
+        return [Generation(*g[:4]) for g in gens[:n]]
 
-    def put(self, key: str, generations: Sequence[Any]) -> None:
-        rows = [(g.text, int(g.prompt_tokens), int(g.completion_tokens), str(g.finish_reason)) for g in generations]
+    def seconds(self, key: str, n: int) -> float:
+        """The original generation time of the first ``n`` cached generations of ``key``."""
+        return float(sum(g[4] for g in self._items.get(key, ())[:n]))
+
+    def put(self, key: str, generations: Sequence[Any], seconds: Sequence[float] | None = None) -> None:
+        secs = list(seconds) if seconds is not None else [0.0] * len(generations)
+        rows = [(g.text, int(g.prompt_tokens), int(g.completion_tokens), str(g.finish_reason), round(float(t), 6))
+                for g, t in zip(generations, secs)]
         if len(rows) <= len(self._items.get(key, ())):
             return
         self._items[key] = rows
@@ -141,7 +160,7 @@ class CachingPolicy:
     """
 
     def __init__(self, policy: Any, cache: SampleCache | None, model_key: str, *, prefix_stable: bool | None = None,
-                 on_update: Callable[["CachingPolicy"], None] | None = None) -> None:
+                 on_update: Callable[[CachingPolicy], None] | None = None) -> None:
         self.policy, self.cache, self.model_key = policy, cache, model_key
         self.name = getattr(policy, "name", "policy")
         self.prefix_stable = (getattr(policy, "prefix_stable", self.name == "transformers")
@@ -149,6 +168,12 @@ class CachingPolicy:
         self.on_update = on_update
         self.reused_rows = 0
         self.generated_rows = 0
+        self._charges: dict[str, float] = {}  # prompt -> generation seconds of reused rows
+
+    def take_charge(self, prompt: str | None) -> float:
+        """The original generation time of the rows reused for ``prompt`` since the last
+        call (the run store adds it to that task's wall time)."""
+        return self._charges.pop(prompt, 0.0) if prompt is not None else 0.0
 
     def describe(self) -> dict[str, Any]:
         return self.policy.describe()
@@ -160,15 +185,22 @@ class CachingPolicy:
             for k, r in zip(keys, requests)]
         missing = [i for i, o in enumerate(out) if o is None]
         if missing:
+            t0 = time.perf_counter()
             fresh = self.policy.generate([requests[i] for i in missing])
+            elapsed = time.perf_counter() - t0
             if len(fresh) != len(missing):
                 raise RuntimeError(f"policy returned {len(fresh)} results for {len(missing)} requests")
+            total = sum(int(g.completion_tokens) + 1 for gens in fresh for g in gens) or 1
             for i, gens in zip(missing, fresh):
                 out[i] = list(gens)
-                if self.cache is not None:
-                    self.cache.put(keys[i], gens)
+                if self.cache is not None:  # each row's share of the call, by tokens (as strategies share it)
+                    self.cache.put(keys[i], gens, [elapsed * (int(g.completion_tokens) + 1) / total for g in gens])
                 self.generated_rows += len(gens)
         missed = set(missing)
+        if self.cache is not None:
+            for i, r in enumerate(requests):
+                if i not in missed:
+                    self._charges[r.prompt] = self._charges.get(r.prompt, 0.0) + self.cache.seconds(keys[i], r.n)
         self.reused_rows += sum(r.n for i, r in enumerate(requests) if i not in missed)
         if self.on_update is not None:
             self.on_update(self)
@@ -192,7 +224,7 @@ def cell_row(outcome: CellOutcome, bench: str) -> dict[str, Any]:
     per = s["cost_per_task"]
     row: dict[str, Any] = {
         "strategy": outcome.cell.strategy, "budget": outcome.cell.budget, "bench": bench, "tasks": s["tasks"],
-        "pass@1": round(s["pass_rate"][cols[-1]], 6),
+        "pass@1": round(s["pass_rate"][cols[-1]], 6), "mean_reward": round(float(s.get("mean_reward", 0.0)), 6),
         "candidates": round(per["candidates"], 4), "scorer_calls": round(per["scorer_calls"], 4),
         "completion_tokens": round(per["completion_tokens"], 2), "prompt_tokens": round(per["prompt_tokens"], 2),
         "wall_s": round(per["wall_s"], 4), "reused_rows": outcome.reused_rows,
@@ -237,6 +269,23 @@ def model_key(policy: Any) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class ChargedStore(RunStore):
+    """A run store that adds, to each task's wall time, the original generation time of
+    the cached samples the task reused (see the module docstring)."""
+
+    charge: tuple[CachingPolicy, Mapping[str, str]] | None = None
+
+    def append(self, task_id: str, samples: Sequence[Mapping[str, Any]], verdict: Mapping[str, Any]) -> None:
+        if self.charge is not None:
+            policy, prompts = self.charge
+            seconds = policy.take_charge(prompts.get(task_id))
+            if seconds:
+                cost = dict(verdict.get("cost") or {})
+                cost["wall_s"] = round(float(cost.get("wall_s", 0.0)) + seconds, 6)
+                verdict = {**verdict, "cost": cost, "cached_gen_s": round(seconds, 6)}
+        super().append(task_id, samples, verdict)
+
+
 def run_cell(
     cell: SweepCell,
     *,
@@ -260,9 +309,8 @@ def run_cell(
     import dataclasses
 
     from restrl_eval.run.runner import run_tasks
-    from restrl_eval.run.store import RunStore
 
-    store = RunStore.open(run_dir, config)
+    store = cast(ChargedStore, ChargedStore.open(run_dir, config))
     base = read_reuse(run_dir)
 
     def persist(p: CachingPolicy) -> None:
@@ -270,6 +318,7 @@ def run_cell(
                               "generated_rows": base["generated_rows"] + p.generated_rows})
 
     policy = CachingPolicy(ctx.policy, cache, model_id, on_update=persist)
+    store.charge = (policy, {t.task_id: ctx.prompt(t) for t in tasks})
     summary = run_tasks(benchmark, strategy, dataclasses.replace(ctx, policy=policy), store, executor, tasks,
                         progress=progress, batch_tasks=batch_tasks)
     counts = read_reuse(run_dir)

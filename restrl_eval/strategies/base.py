@@ -14,8 +14,9 @@ import functools
 import hashlib
 import inspect
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from restrl_eval.registry import Registry
 
@@ -43,12 +44,14 @@ class StrategyError(ValueError):
 
 @dataclass(frozen=True)
 class Cost:
-    """What solving one task cost. The same four figures (plus wall time) for every strategy.
+    """What solving one task cost. The same figures (plus wall time) for every strategy.
 
     ``candidates`` counts complete programs sampled: the paper's budget unit.
-    ``scorer_calls`` counts states scored by a reward/value model (one per program for an
-    ORM, one per line prefix for a PRM, one per child for VM-MCTS): the paper leaves these
-    uncounted, we count them so strategies with equal budgets can still be told apart.
+    ``scorer_calls`` counts rows a reward/value model read and ``scorer_tokens`` their
+    input tokens, both as the scorer reports them (``strategies.scoring``: blank programs
+    are never scored, a text already scored for the task is not scored again); the
+    paper leaves these uncounted, we count them so strategies with equal budgets can
+    still be told apart.
     """
 
     candidates: int = 0
@@ -56,33 +59,37 @@ class Cost:
     completion_tokens: int = 0
     prompt_tokens: int = 0
     wall_s: float = 0.0
+    scorer_tokens: int = 0
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(
             self.candidates + other.candidates,
             self.scorer_calls + other.scorer_calls,
             self.completion_tokens + other.completion_tokens,
             self.prompt_tokens + other.prompt_tokens,
             self.wall_s + other.wall_s,
+            self.scorer_tokens + other.scorer_tokens,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "candidates": self.candidates,
             "scorer_calls": self.scorer_calls,
+            "scorer_tokens": self.scorer_tokens,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens": self.prompt_tokens,
             "wall_s": round(self.wall_s, 6),
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Cost":
+    def from_dict(cls, d: Mapping[str, Any]) -> Cost:
         return cls(
             int(d.get("candidates", 0)),
             int(d.get("scorer_calls", 0)),
             int(d.get("completion_tokens", 0)),
             int(d.get("prompt_tokens", 0)),
             float(d.get("wall_s", 0.0)),
+            int(d.get("scorer_tokens", 0)),
         )
 
 
@@ -100,6 +107,7 @@ class CostMeter:
         self.wall_s = 0.0
         self.candidates = 0
         self.scorer_calls = 0
+        self.scorer_tokens = 0
         self.completion_tokens = 0
         self.prompt_tokens = 0
 
@@ -112,8 +120,10 @@ class CostMeter:
         if complete:
             self.candidates += len(generations)
 
-    def scored(self, states: int) -> None:
-        self.scorer_calls += int(states)
+    def scored(self, calls: int, tokens: int = 0) -> None:
+        """Count scorer work: rows read and their input tokens (``strategies.scoring``)."""
+        self.scorer_calls += int(calls)
+        self.scorer_tokens += int(tokens)
 
     @property
     def clocked(self) -> bool:
@@ -132,6 +142,7 @@ class CostMeter:
             self.completion_tokens,
             self.prompt_tokens,
             self.wall_s + running,
+            self.scorer_tokens,
         )
 
 
@@ -203,7 +214,7 @@ def task_seed(seed: int, task_id: str) -> int:
 class Strategy(Protocol):
     """A decoding strategy. ``spec`` is set by ``@strategy``/``create_strategy``."""
 
-    spec: "StrategySpec"
+    spec: StrategySpec
     default_budget: int
     default_temperature: float
     needs_scorer: bool

@@ -2,14 +2,18 @@
 
 Both draw exactly ``ctx.budget`` complete candidates in one batched request at
 ``ctx.sampling.temperature`` and return the one the scorer ranks highest (ties: the
-earliest). Empty programs are not scored (they cannot pass and would waste scorer
-calls); they rank last. ``prm`` scores every line prefix of a candidate (one state per
-non-blank line) and aggregates the step scores, ``min`` by default as in the paper.
+earliest). Scoring goes through ``strategies.scoring``: blank programs are not scored
+(they cannot pass; they rank last), a duplicate program reuses its score, and the cost
+is the rows and tokens the scorer read. ``prm`` scores every line prefix of a candidate
+(one step per non-blank line) and aggregates the step scores, ``min`` by default as in
+the paper; ``prod`` multiplies step probabilities (a sigmoid turns a scorer's raw
+outputs into probabilities first, see ``backends.aggregate``).
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from restrl_eval.strategies.base import (
     Candidate,
@@ -19,7 +23,8 @@ from restrl_eval.strategies.base import (
     StrategyError,
     strategy,
 )
-from restrl_eval.strategies.common import best_index, clean_score, draw_candidates_many, split_steps
+from restrl_eval.strategies.common import best_index, clean_score, draw_candidates_many, scorer_problem
+from restrl_eval.strategies.scoring import TaskScorer
 
 __all__ = ["OutcomeBestOfN", "ProcessBestOfN", "PRM_AGGREGATIONS"]
 
@@ -71,14 +76,9 @@ class OutcomeBestOfN:
     @staticmethod
     def _rank(scorer: Any, task: Any, cands: list[Candidate], meter: CostMeter,
               ctx: SolveContext) -> tuple[list[Candidate], list[float | None]]:
-        todo = [i for i, c in enumerate(cands) if c.code.strip()]
-        raw = scorer.score(ctx.prompt(task), [cands[i].code for i in todo]) if todo else []
-        if len(raw) != len(todo):
-            raise RuntimeError(f"scorer returned {len(raw)} scores for {len(todo)} programs")
-        meter.scored(len(todo))
-        scores: list[float | None] = [None] * len(cands)
-        for i, s in zip(todo, raw):
-            scores[i] = clean_score(s)
+        ts = TaskScorer(scorer, scorer_problem(ctx, task))
+        scores = ts.score([c.code for c in cands])
+        meter.scored(ts.calls, ts.tokens)
         return [_with_scores(c, orm=s) for c, s in zip(cands, scores)], scores
 
 
@@ -106,20 +106,17 @@ class ProcessBestOfN:
               ctx: SolveContext) -> tuple[list[Candidate], list[float | None]]:
         from restrl_eval.backends.base import aggregate
 
-        problem = ctx.prompt(task)
+        scale = "prob" if getattr(scorer, "probabilities", False) else "raw"
+        ts = TaskScorer(scorer, scorer_problem(ctx, task))
         scores: list[float | None] = []
         scored: list[Candidate] = []
-        for c in cands:
-            steps = split_steps(c.code)
-            if not steps:
+        for c, step_scores in zip(cands, ts.steps([c.code for c in cands])):
+            if step_scores is None:
                 scores.append(None)
                 scored.append(_with_scores(c, prm=None, prm_steps=[]))
                 continue
-            step_scores = [float(s) for s in scorer.score_steps(problem, steps)]
-            if len(step_scores) != len(steps):
-                raise RuntimeError(f"scorer returned {len(step_scores)} step scores for {len(steps)} steps")
-            meter.scored(len(steps))
-            s = clean_score(aggregate(step_scores, how=self.agg))
+            s = clean_score(aggregate(step_scores, how=self.agg, scale=scale))
             scores.append(s)
             scored.append(_with_scores(c, prm=s, prm_steps=step_scores))
+        meter.scored(ts.calls, ts.tokens)
         return scored, scores

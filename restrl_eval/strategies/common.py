@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from restrl_eval.backends.base import split_steps
 from restrl_eval.strategies.base import Candidate, CostMeter, Solution, SolveContext, task_seed
 
-__all__ = ["draw_candidates", "draw_candidates_many", "single_draws", "split_steps", "best_index", "clean_score"]
+__all__ = ["draw_candidates", "draw_candidates_many", "single_draws", "split_steps", "best_index", "clean_score",
+           "raw_problem", "scorer_problem"]
 
 
 def draw_candidates(
@@ -86,21 +89,36 @@ def single_draws(tasks: Sequence[Any], ctx: SolveContext, temperature: float) ->
     return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
 
 
-def split_steps(code: str) -> list[str]:
-    """Process steps of a program: one per non-blank line.
+def raw_problem(benchmark: Any, task: Any) -> str:
+    """The task's own problem text, before any prompt formatting.
 
-    Blank lines are glued to the line that follows them (and trailing blank lines are
-    dropped), so ``"\\n".join(steps[:i])`` is always an exact prefix of the program and no
-    scorer call is spent on a state that only adds whitespace.
+    This is what the official value model read as ``{problem}`` (APPS: the question), and
+    what a scorer trained with ``problem_field: raw`` expects, so it must be the text the
+    trainer's data held: the same rule as ``restrl_train.data.outcomes.problem_text``. A
+    benchmark's own ``problem_text(task)`` when it has one, else an APPS benchmark's
+    question, else ``task.prompt`` (HumanEval/MBPP/BigCodeBench: signature and docstring,
+    the problem as published).
     """
-    steps: list[str] = []
-    pending: list[str] = []
-    for line in code.split("\n"):
-        pending.append(line)
-        if line.strip():
-            steps.append("\n".join(pending))
-            pending = []
-    return steps
+    own = getattr(benchmark, "problem_text", None)
+    if callable(own):
+        return str(own(task))
+    lookup = getattr(benchmark, "problem", None)
+    if callable(lookup):
+        question = getattr(lookup(task), "question", None)
+        if isinstance(question, str):
+            return question
+    return str(task.prompt)
+
+
+def scorer_problem(ctx: SolveContext, task: Any) -> str:
+    """What fills the scorer's ``{problem}``: its ``problem_field`` decides (``raw``: the
+    task's problem text; ``prompt``, the default: the policy's prompt)."""
+    field = getattr(ctx.scorer, "problem_field", "prompt")
+    if field == "raw":
+        return raw_problem(ctx.benchmark, task)
+    if field != "prompt":
+        raise ValueError(f"scorer problem_field {field!r}: expected raw or prompt")
+    return ctx.prompt(task)
 
 
 def clean_score(x: Any) -> float | None:

@@ -5,7 +5,8 @@ T = 0.7 (as the official ReST-RL evaluation does), so reproducing that row needs
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from restrl_eval.strategies.base import Solution, SolveContext, strategy
 from restrl_eval.strategies.common import single_draws
@@ -18,6 +19,7 @@ class Sample:
     """One seeded sample at ``ctx.sampling.temperature``; the budget is a cap (uses 1)."""
 
     default_budget = 1
+    single_candidate = True  # one candidate whatever the budget: run refuses --budget > 1, sweep gives one cell
     default_temperature = 0.7
     needs_scorer = False
 

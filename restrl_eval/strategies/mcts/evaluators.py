@@ -13,13 +13,20 @@ the complete programs the round produced, and returns one number for each:
   ``Benchmark.check`` through the sandboxed executor), for value-data collection.
 
 One call per tree and round: a scorer sees all new states and programs of a tree at once.
+Scorer costs are counted as every strategy counts them (``strategies.scoring``): the rows
+and tokens the scorer reports, blank programs never scored (the search's cache already
+keeps a text from being scored twice).
 """
 from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from functools import partial
+from typing import Any
+
+from restrl_eval.strategies.scoring import metered
 
 __all__ = [
     "EVALUATORS",
@@ -49,8 +56,9 @@ class EvalOutcome:
 
     states: tuple[float | None, ...]
     programs: tuple[float | None, ...]
-    scorer_calls: int = 0  # states scored by a reward/value model
+    scorer_calls: int = 0  # rows a reward/value model read
     executions: int = 0  # programs run in the sandbox
+    scorer_tokens: int = 0  # their input tokens
 
 
 def _finite(x: Any) -> float | None:
@@ -58,6 +66,14 @@ def _finite(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _metered(scorer: Any, method: str, problem: str, texts: list[str]) -> tuple[list[Any], int, int]:
+    """``scorer.method(problem, texts)`` and its cost in scorer rows and tokens (no call when empty)."""
+    if not texts:
+        return [], 0, 0
+    got, calls, tokens = metered(scorer, partial(getattr(scorer, method), problem, texts), len(texts))
+    return list(got), calls, tokens
 
 
 def _check_len(what: str, got: Sequence[Any], want: int) -> None:
@@ -98,12 +114,14 @@ class ValueEvaluator(LeafEvaluator):
     def evaluate(self, jobs: Sequence[EvalJob]) -> list[EvalOutcome]:
         out = []
         for job in jobs:
-            texts = list(job.states) + list(job.programs)
-            values = [float(v) for v in self.scorer.value(job.problem, texts)] if texts else []
+            programs = [p for p in job.programs if p.strip()]  # a blank program is never scored
+            texts = list(job.states) + programs
+            values, calls, tokens = _metered(self.scorer, "value", job.problem, texts)
             _check_len("scorer.value", values, len(texts))
             vals = [_finite(v) for v in values]
-            out.append(EvalOutcome(tuple(vals[: len(job.states)]), tuple(vals[len(job.states):]),
-                                   scorer_calls=len(texts)))
+            by_program = dict(zip(programs, vals[len(job.states):]))
+            out.append(EvalOutcome(tuple(vals[: len(job.states)]), tuple(by_program.get(p) for p in job.programs),
+                                   scorer_calls=calls, scorer_tokens=tokens))
         return out
 
 
@@ -120,11 +138,12 @@ class OutcomeEvaluator(LeafEvaluator):
     def evaluate(self, jobs: Sequence[EvalJob]) -> list[EvalOutcome]:
         out = []
         for job in jobs:
-            programs = list(job.programs)
-            scores = [float(s) for s in self.scorer.score(job.problem, programs)] if programs else []
+            programs = [p for p in job.programs if p.strip()]  # a blank program is never scored
+            scores, calls, tokens = _metered(self.scorer, "score", job.problem, programs)
             _check_len("scorer.score", scores, len(programs))
-            out.append(EvalOutcome((None,) * len(job.states), tuple(_finite(s) for s in scores),
-                                   scorer_calls=len(programs)))
+            by_program = {p: _finite(s) for p, s in zip(programs, scores)}
+            out.append(EvalOutcome((None,) * len(job.states), tuple(by_program.get(p) for p in job.programs),
+                                   scorer_calls=calls, scorer_tokens=tokens))
         return out
 
 

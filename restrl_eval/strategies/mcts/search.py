@@ -28,8 +28,9 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from restrl_eval.strategies.mcts.evaluators import EvalJob, EvalOutcome, LeafEvaluator
 from restrl_eval.strategies.mcts.tree import (
@@ -84,12 +85,17 @@ class MCTSConfig:
 
 @dataclass(frozen=True)
 class SearchProblem:
-    """One tree to grow: a task, the policy's prompt for it, its seed and its budget."""
+    """One tree to grow: a task, the policy's prompt for it, its seed and its budget.
+
+    ``scorer_problem`` is what the scorer reads as the problem (``common.scorer_problem``);
+    None means the policy's prompt.
+    """
 
     task: Any
     prompt: str
     seed: int
     budget: int
+    scorer_problem: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget < 1:
@@ -116,6 +122,7 @@ class SearchStats:
 
     samples: int = 0
     scorer_calls: int = 0
+    scorer_tokens: int = 0
     executions: int = 0
     completion_tokens: int = 0
     prompt_tokens: int = 0
@@ -149,8 +156,9 @@ def split_action(continuation: str) -> tuple[str, bool]:
 
     The action always ends with a newline. Leading blank lines are glued to the first
     non-blank line (a blank line is not a decision). The child is terminal when nothing
-    but whitespace follows the action (official: the rstripped sample has one line); a
-    continuation that is only whitespace gives the terminal action ``"\\n"``.
+    but whitespace follows the action (official: the rstripped sample has one line) and no
+    other continuation goes on past it (``Node.add_child``); a continuation that is only
+    whitespace gives the terminal action ``"\\n"``.
     """
     if not continuation.strip():
         return "\n", True
@@ -260,12 +268,14 @@ class _Tree:
             code = extract(self.problem.task, node.state)
             if ("p", code) not in self.cache and code not in programs:
                 programs.append(code)
-        return EvalJob(self.problem.task, self.problem.prompt, tuple(states), tuple(programs)), plan
+        problem = self.problem.prompt if self.problem.scorer_problem is None else self.problem.scorer_problem
+        return EvalJob(self.problem.task, problem, tuple(states), tuple(programs)), plan
 
     def apply(self, job: EvalJob, outcome: EvalOutcome, plan: list, terminals: Sequence[Node],
               extract: Callable[[Any, str], str], values_states: bool) -> None:
         stats = self.result.stats
         stats.scorer_calls += outcome.scorer_calls
+        stats.scorer_tokens += outcome.scorer_tokens
         stats.executions += outcome.executions
         self.cache.update({("s", s): v for s, v in zip(job.states, outcome.states)})
         self.cache.update({("p", p): v for p, v in zip(job.programs, outcome.programs)})

@@ -10,15 +10,32 @@ result of a task does not depend on its neighbours (per-task seeds, per-request 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from restrl_eval.strategies.base import Candidate, Cost, Solution, SolveContext, StrategyError, strategy, task_seed
+from restrl_eval.strategies.common import scorer_problem
 from restrl_eval.strategies.mcts.evaluators import make_evaluator
 from restrl_eval.strategies.mcts.search import MCTSConfig, SearchProblem, SearchResult, search_many
 
-__all__ = ["ORMMCTS", "VMMCTS"]
+__all__ = ["ORMMCTS", "VMMCTS", "check_prefix_support"]
 
 PAPER_BUDGET = 100  # Table 2 and the budget curves' right end
+
+
+def check_prefix_support(name: str, policy: Any, chat: bool) -> None:
+    """Refuse a search on a policy that cannot continue a partial program.
+
+    MCTS states are partial programs the policy must continue. A policy that would drop
+    the prefix (the openai backend with ``prefill=False`` in chat mode) would make every
+    expansion an independent sample while the tree believed otherwise, so the search
+    stops before its first call instead.
+    """
+    supports = getattr(policy, "supports_prefix", None)
+    if callable(supports) and not supports(chat):
+        why = getattr(policy, "prefix_refusal", "it cannot continue a partial program")
+        raise StrategyError(f"strategy {name!r} continues partial programs, but the {getattr(policy, 'name', '?')} "
+                            f"policy cannot: {why}")
 
 
 class _MCTSStrategy:
@@ -39,7 +56,9 @@ class _MCTSStrategy:
     def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
         if ctx.scorer is None:
             raise StrategyError(f"strategy '{self.evaluator}-mcts' needs a scorer (--scorer PATH)")
-        problems = [SearchProblem(t, ctx.prompt(t), task_seed(ctx.seed, t.task_id), ctx.budget) for t in tasks]
+        check_prefix_support(f"{self.evaluator}-mcts", ctx.policy, ctx.chat)
+        problems = [SearchProblem(t, ctx.prompt(t), task_seed(ctx.seed, t.task_id), ctx.budget,
+                                  scorer_problem(ctx, t)) for t in tasks]
         results = search_many(
             problems, ctx.policy, make_evaluator(self.evaluator, scorer=ctx.scorer),
             ctx.benchmark.extract_code, cfg=self.cfg, temperature=ctx.sampling.temperature,
@@ -55,7 +74,7 @@ class _MCTSStrategy:
             for s in result.samples
         )
         st = result.stats
-        cost = Cost(st.samples, st.scorer_calls, st.completion_tokens, st.prompt_tokens, st.wall_s)
+        cost = Cost(st.samples, st.scorer_calls, st.completion_tokens, st.prompt_tokens, st.wall_s, st.scorer_tokens)
         k = result.best_index()
         return Solution(cands[k].code, k, cands, cost)
 

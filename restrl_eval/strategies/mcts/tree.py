@@ -14,6 +14,10 @@ Official arithmetic (THUDM/ReST-RL ``algorithms/MCTS/mcts.py``):
 - after an expansion only the best ``keep`` children by value stay visible (a stable
   sort: equal values keep sampling order).
 
+A child reached by several continuations is terminal only while all of them ended after
+its line: letting the first continuation decide (as restrl did before) made a root whose
+first sample stopped early collapse into best-of-N.
+
 Batched search adds a *virtual loss*: a leaf chosen for the batch in flight counts as
 visited with value 0 along its path, so the next selection of the same batch prefers
 other leaves. With one leaf per batch it is always zero and the arithmetic is official.
@@ -22,8 +26,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 __all__ = ["Node", "UCTParams", "add_virtual", "backup", "has_open_leaf", "prune", "select_child", "select_leaf", "uct"]
 
@@ -51,12 +55,12 @@ class Node:
     __slots__ = ("parent", "action", "state", "depth", "terminal", "children", "visits",
                  "value_sum", "expanded", "visible", "virtual", "expansions")
 
-    def __init__(self, state: str = "", parent: "Node | None" = None, action: str = "",
+    def __init__(self, state: str = "", parent: Node | None = None, action: str = "",
                  terminal: bool = False) -> None:
         self.parent = parent
         self.action = action
         self.state = state
-        self.depth = 0 if parent is None else parent.depth + 1
+        self.depth: int = 0 if parent is None else parent.depth + 1
         self.terminal = terminal
         self.children: dict[str, Node] = {}  # action -> child, in sampling order
         self.visits = 0
@@ -71,19 +75,27 @@ class Node:
         """Mean value ``V``; 0 for an unvisited node (as the official code initialises it)."""
         return self.value_sum / self.visits if self.visits else 0.0
 
-    def add_child(self, action: str, terminal: bool = False) -> tuple["Node", bool]:
-        """The child reached by ``action`` and whether it is new (duplicates merge)."""
+    def add_child(self, action: str, terminal: bool = False) -> tuple[Node, bool]:
+        """The child reached by ``action`` and whether it is new (duplicates merge).
+
+        A child is terminal only while every continuation through it ended there: when a
+        later continuation goes on past the line, the state is one the policy continues,
+        so it becomes expandable again. (Letting the first continuation decide made a
+        root whose first sample stopped early collapse into best-of-N.)
+        """
         child = self.children.get(action)
         if child is not None:
+            if child.terminal and not terminal:
+                child.terminal = False
             return child, False
         child = Node(self.state + action, self, action, terminal)
         self.children[action] = child
         return child, True
 
-    def visible_children(self) -> list["Node"]:
+    def visible_children(self) -> list[Node]:
         return [c for c in self.children.values() if c.visible]
 
-    def path(self) -> list["Node"]:
+    def path(self) -> list[Node]:
         """Root ... self."""
         out: list[Node] = []
         node: Node | None = self
@@ -92,7 +104,7 @@ class Node:
             node = node.parent
         return out[::-1]
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         """Pre-order traversal of the whole subtree (pruned children included)."""
         stack = [self]
         while stack:
