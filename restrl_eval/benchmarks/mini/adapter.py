@@ -160,6 +160,8 @@ def _factory(split: str) -> Any:
     def make(**options: Any) -> MiniBenchmark:
         return MiniBenchmark(split, **options)
 
+    make.__doc__ = (f"Generated function-writing tasks, {split} split ({SPLITS[split][0]} by default; "
+                    "hidden tests, sandboxed; see benchmarks/mini/README.md).")
     return make
 
 

@@ -273,7 +273,7 @@ def examples_threshold(rng: random.Random) -> Draft:
 
 
 def examples_count(rng: random.Random) -> Draft:
-    k, lo = rng.randint(2, 12), rng.randint(1, 9)
+    k, lo = rng.randint(2, 15), rng.randint(1, 30)
     name = _pick(rng, "count_some", "how_many", "count_up")
     sols = (_lines("count = 0", f"for i in range({lo}, n + 1):", f"    if i % {k} == 0:", "        count += 1",
                    "return count"),
@@ -285,8 +285,8 @@ def examples_count(rng: random.Random) -> Draft:
     first = -(-lo // k) * k  # the first multiple of k that is >= lo
     spec = (f"Count the integers i with {lo} <= i <= n that are multiples of a fixed number; "
             "the examples show where the count first becomes 1.")
-    hidden = [(first,), (first - 1,), (first + k,), (first + k - 1,), (rng.randint(first + 2 * k, first + 5 * k),),
-              (lo - 1,)]
+    hidden = [(first,), (first - 1,), (first + k,), (first + k - 1,), (lo - 1,)]
+    hidden += [(x,) for x in rng.sample(range(first + 2 * k, first + 6 * k), 4)]
     return Draft("examples_count", 3, name, "n", spec, sols, f, ((first - 1,), (first,)), _uniq(hidden))
 
 
