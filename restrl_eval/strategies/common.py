@@ -94,20 +94,11 @@ def raw_problem(benchmark: Any, task: Any) -> str:
 
     This is what the official value model read as ``{problem}`` (APPS: the question), and
     what a scorer trained with ``problem_field: raw`` expects, so it must be the text the
-    trainer's data held: the same rule as ``restrl_train.data.outcomes.problem_text``. A
-    benchmark's own ``problem_text(task)`` when it has one, else an APPS benchmark's
-    question, else ``task.prompt`` (HumanEval/MBPP/BigCodeBench: signature and docstring,
-    the problem as published).
+    trainer's data held (``restrl_train.data.outcomes`` calls this too): the benchmark's
+    ``problem_text(task)`` (APPS: the question; HumanEval/MBPP/BigCodeBench: the prompt,
+    signature and docstring, the problem as published).
     """
-    own = getattr(benchmark, "problem_text", None)
-    if callable(own):
-        return str(own(task))
-    lookup = getattr(benchmark, "problem", None)
-    if callable(lookup):
-        question = getattr(lookup(task), "question", None)
-        if isinstance(question, str):
-            return question
-    return str(task.prompt)
+    return str(benchmark.problem_text(task))
 
 
 def scorer_problem(ctx: SolveContext, task: Any) -> str:

@@ -16,22 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["collect_outcomes", "outcome_rows", "problem_text"]
-
-
-def problem_text(benchmark: Any, task: Any) -> str:
-    """The raw problem statement of ``task``: a benchmark's own ``problem_text(task)``
-    when it has one, APPS' question, else the task's prompt (HumanEval/MBPP/BCB: the
-    signature and docstring, which is the problem statement there)."""
-    own = getattr(benchmark, "problem_text", None)
-    if callable(own):
-        return str(own(task))
-    lookup = getattr(benchmark, "problem", None)
-    if callable(lookup):
-        question = getattr(lookup(task), "question", None)
-        if isinstance(question, str):
-            return question
-    return str(task.prompt)
+__all__ = ["collect_outcomes", "outcome_rows"]
 
 
 def outcome_rows(task: Any, problem: str, prompt: str, candidates: Sequence[Any],
@@ -54,7 +39,7 @@ def collect_outcomes(benchmark: Any, policy: Any, tasks: Sequence[Any], store: A
     and append each task's records to ``store`` (a ``ValueRecordFile``)."""
     from restrl_eval.execution import Executor
     from restrl_eval.strategies.base import CostMeter, SolveContext
-    from restrl_eval.strategies.common import draw_candidates_many
+    from restrl_eval.strategies.common import draw_candidates_many, raw_problem
 
     ctx = SolveContext(policy=policy, benchmark=benchmark, budget=n, seed=seed, sampling=sampling, chat=chat)
     with Executor(workers=workers, preload=tuple(benchmark.preload)) as ex:
@@ -64,7 +49,7 @@ def collect_outcomes(benchmark: Any, policy: Any, tasks: Sequence[Any], store: A
             drawn = draw_candidates_many(chunk, ctx, n=n, temperature=sampling.temperature, meters=meters)
             for task, cands, meter in zip(chunk, drawn, meters):
                 verdicts = benchmark.check(task, [c.code for c in cands], ex)
-                rows = outcome_rows(task, problem_text(benchmark, task), ctx.prompt(task), cands, verdicts)
+                rows = outcome_rows(task, raw_problem(benchmark, task), ctx.prompt(task), cands, verdicts)
                 rewards = [r["reward"] for r in rows]
                 store.append(rows, {"task_id": task.task_id, "kind": "task", "samples": len(rows),
                                     "passed": sum(r["passed"] for r in rows),
