@@ -8,6 +8,18 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """On a small shared machine torch's thread pool oversubscribes the cores and a tiny
+    model runs 10-30x slower; one intra-op thread keeps model tests fast. A module opts in
+    with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    torch = pytest.importorskip("torch")
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny random Qwen2 causal LM with a byte-level BPE tokenizer and a ChatML

@@ -21,14 +21,7 @@ from tests.strategies.test_scorer_fixes import SAMPLES, TablePolicy
 pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ctx(scorer, budget=5, bench=None):

@@ -18,14 +18,7 @@ pytest.importorskip("trl")
 FAST = ["--num-generations", "4", "--max-completion-length", "24", "--workers", "2", "--use-cpu"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

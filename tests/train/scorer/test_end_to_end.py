@@ -21,14 +21,7 @@ TRAIN = ["--max-steps", "2", "--eval-steps", "1", "--batch-size", "4", "--lr", "
          "--max-length", "256", "--val-fraction", "0.25"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ok(res):

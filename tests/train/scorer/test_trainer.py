@@ -14,15 +14,7 @@ from restrl_train.scorer.encode import Encoder  # noqa: E402
 from restrl_train.scorer.trainer import train_scorer  # noqa: E402
 from tests.train.scorer._toy import write_outcomes, write_values  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cfg(tiny_lm_dir, tmp_path, data, kind="orm", **kw):
