@@ -45,6 +45,8 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._lazy: dict[str, str] = {}  # name -> "module:attr", imported on first lookup
         self._invalid: dict[str, str] = {}  # plugin name -> why it was refused
+        self._modules: list[str] = []  # in-tree modules that register themselves when imported
+        self._modules_loaded = False
         self._entry_points_loaded = False
 
     # -- registration --------------------------------------------------------------------------
@@ -78,6 +80,26 @@ class Registry(Generic[T]):
         if name not in self._items:
             self._lazy[name] = target
 
+    def add_modules(self, *modules: str) -> None:
+        """In-tree modules that register their parts when imported (decorators), imported
+        once before the first listing or the first lookup of a name not yet known, and
+        always before entry points, so an in-tree name wins over a plugin's."""
+        self._modules.extend(modules)
+        self._modules_loaded = False
+
+    def load_modules(self) -> None:
+        """Import the modules of ``add_modules`` (once). A module that is not installed is
+        skipped; a missing dependency inside one is an error."""
+        if self._modules_loaded:
+            return
+        self._modules_loaded = True  # before importing: a module may look names up as it loads
+        for mod in self._modules:
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:
+                if exc.name != mod:
+                    raise
+
     # -- lookup --------------------------------------------------------------------------------
     def _resolve(self, name: str) -> T:
         target = self._lazy[name]
@@ -99,6 +121,7 @@ class Registry(Generic[T]):
         return ""
 
     def _load_entry_points(self) -> None:
+        self.load_modules()
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "eval-scorer": "restrl_train.scorer.commands:eval_scorer_cmd",
     "grpo": "restrl_train.grpo.cli:grpo",
     "grpo-export": "restrl_train.grpo.cli:grpo_export",
+    "pipeline": "restrl_train.pipeline.cli:pipeline",
 }
 
 

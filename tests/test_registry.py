@@ -1,4 +1,4 @@
-"""The generic registry: lazy in-tree entries, duplicates, typos (plugins: test_plugins.py)."""
+"""The generic registry: lazy in-tree entries, duplicates, typos (plugins: test_registry_plugins.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -58,3 +58,25 @@ def test_listing_benchmarks_imports_no_adapter() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == ["True True True []", "['evalplus']"]
+
+
+LIVE: Registry[object] | None = None  # the registry a self-registering test module adds to
+
+
+def test_self_registering_modules_are_imported_once_before_a_listing_or_an_unknown_name(tmp_path, monkeypatch):
+    """``add_modules``: in-tree modules that register themselves by decorator are imported on
+    the first listing or lookup of an unknown name; one that is not installed is skipped,
+    a missing dependency inside one is an error."""
+    reg: Registry[object] = Registry("widget", "restrl.test-widgets", base=Base)
+    (tmp_path / "restrl_h5_widgets.py").write_text(f"import {__name__} as t\nt.LIVE.add('made', t.Impl)\n")
+    (tmp_path / "restrl_h5_broken.py").write_text("import restrl_h5_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys.modules[__name__], "LIVE", reg)
+    reg.add_modules("restrl_h5_widgets", "restrl_h5_not_installed")
+    assert "restrl_h5_widgets" not in sys.modules
+    assert reg.get("made") is Impl and "restrl_h5_widgets" in sys.modules
+    assert reg.names() == ["made"]  # imported once: a second import would re-register nothing new
+    broken: Registry[object] = Registry("widget", "restrl.test-widgets", base=Base)
+    broken.add_modules("restrl_h5_broken")
+    with pytest.raises(ModuleNotFoundError, match="restrl_h5_no_such_dependency"):
+        broken.names()

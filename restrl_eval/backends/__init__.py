@@ -52,6 +52,8 @@ __all__ = [
 
 @POLICY_BACKENDS.register("transformers", "hf")
 def _transformers_policy(spec: str, **kw: Any) -> Policy:
+    """Hugging Face transformers on CPU or GPU (checkpoint dir or alias)."""
+
     from restrl_eval.backends.transformers_backend import TransformersPolicy
 
     return TransformersPolicy.load(spec, **kw)
@@ -59,6 +61,8 @@ def _transformers_policy(spec: str, **kw: Any) -> Policy:
 
 @POLICY_BACKENDS.register("vllm")
 def _vllm_policy(spec: str, **kw: Any) -> Policy:
+    """vLLM offline engine (GPU extra: pip install .[vllm])."""
+
     from restrl_eval.backends.vllm_backend import VLLMPolicy
 
     return VLLMPolicy.load(spec, **kw)
@@ -66,6 +70,8 @@ def _vllm_policy(spec: str, **kw: Any) -> Policy:
 
 @POLICY_BACKENDS.register("openai")
 def _openai_policy(spec: str, **kw: Any) -> Policy:
+    """Any OpenAI-compatible server (URL, or a comma list of URLs as a fleet)."""
+
     from restrl_eval.backends.openai_backend import OpenAIPolicy
 
     return OpenAIPolicy.load(spec, **kw)
@@ -73,6 +79,8 @@ def _openai_policy(spec: str, **kw: Any) -> Policy:
 
 @SCORER_BACKENDS.register("transformers", "hf")
 def _transformers_scorer(path: str, **kw: Any) -> Scorer:
+    """A restrl-trained (or any sequence-classification) scorer checkpoint."""
+
     from restrl_eval.backends.scorer import TransformersScorer
 
     return TransformersScorer.load(path, **kw)
@@ -80,6 +88,8 @@ def _transformers_scorer(path: str, **kw: Any) -> Scorer:
 
 @SCORER_BACKENDS.register("chat-orm")
 def _chat_orm_scorer(path: str, **kw: Any) -> Scorer:
+    """Off-the-shelf chat-template ORM (sequence classification over a chat)."""
+
     from restrl_eval.backends.chat_scorer import ChatORMScorer
 
     return ChatORMScorer.load(path, **kw)
@@ -87,6 +97,8 @@ def _chat_orm_scorer(path: str, **kw: Any) -> Scorer:
 
 @SCORER_BACKENDS.register("token-prm")
 def _token_prm_scorer(path: str, **kw: Any) -> Scorer:
+    """Off-the-shelf token-level PRM (step separator token, positive-class probability)."""
+
     from restrl_eval.backends.token_prm import TokenPRMScorer
 
     return TokenPRMScorer.load(path, **kw)

@@ -17,22 +17,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from restrl_eval.registry import Registry
 
-__all__ = [
-    "AGGREGATIONS",
-    "DEFAULT_SCORER_LAYOUT",
-    "POLICY_BACKENDS",
-    "SCORER_BACKENDS",
-    "BackendError",
-    "Generation",
-    "GenerationRequest",
-    "Policy",
-    "Scorer",
-    "aggregate",
-    "load_policy",
-    "load_scorer",
-    "split_steps",
-]
-
 DEFAULT_SCORER_LAYOUT = "\n<prompt>\n{problem}\n<answer>\n{code}\n"
 """Input layout of the official ReST-RL value models (THUDM/ReST-RL)."""
 

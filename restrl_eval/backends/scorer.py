@@ -10,30 +10,24 @@ reads the last real token of each row, so padding never changes a score.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from restrl_eval.backends.base import DEFAULT_SCORER_LAYOUT, BackendError
-from restrl_eval.backends.models import (
-    ModelSource,
-    load_sequence_classifier,
-    load_tokenizer,
-    pick_device,
-    resolve_model,
-    weights_sha256,
-)
+from restrl_eval.backends.models import ModelSource, resolve_model, weights_sha256
 from restrl_eval.backends.scorer_io import (
     OUTPUTS,
+    TRUNCATIONS,
+    InputTooLong,
     ScorerMeta,
     check_problem_field,
-    padded_batches,
+    encode_layout,
+    forward_scores,
+    load_classifier,
     read_scorer_meta,
     sigmoid,
     truncate_left,
 )
-
-log = logging.getLogger(__name__)
 
 __all__ = ["TransformersScorer", "check_layout"]
 
@@ -53,9 +47,10 @@ class TransformersScorer:
     """``Scorer`` over a local sequence-classification checkpoint with one label.
 
     A checkpoint trained by restrl carries ``restrl_scorer.json``: its ``layout``,
-    ``problem_field`` and ``output`` become the defaults here (an explicit argument
-    wins). Without that file the scorer behaves as for the official value models: the
-    official layout, the policy prompt as the problem, raw outputs.
+    ``problem_field``, ``output``, ``max_length``, ``truncation`` and ``min_code_tokens``
+    become the defaults here (an explicit argument wins). Without that file the scorer
+    behaves as for the official value models: the official layout, the policy prompt as
+    the problem, raw outputs, the model's own length limit.
     """
 
     name = "transformers"
@@ -63,16 +58,23 @@ class TransformersScorer:
     def __init__(self, model: Any, tokenizer: Any, source: ModelSource,
                  layout: str = DEFAULT_SCORER_LAYOUT, batch_size: int = 16,
                  max_length: int | None = None, problem_field: str = "prompt", output: str = "raw",
-                 meta: ScorerMeta | None = None) -> None:
+                 meta: ScorerMeta | None = None, truncation: str = "code-left",
+                 min_code_tokens: int | None = None) -> None:
         n_labels = getattr(model.config, "num_labels", None)
         if n_labels != 1:
             raise BackendError(f"scorer {source.name!r}: expected num_labels=1, checkpoint has {n_labels}")
         if output not in OUTPUTS:
             raise BackendError(f"scorer {source.name!r}: output {output!r} (expected one of {', '.join(OUTPUTS)})")
+        if truncation not in TRUNCATIONS:
+            raise BackendError(f"scorer {source.name!r}: truncation {truncation!r} "
+                               f"(expected one of {', '.join(TRUNCATIONS)})")
         self.model, self.tokenizer, self.source = model, tokenizer, source
         self.layout = check_layout(layout)
         self.batch_size = batch_size
         self.max_length: int = max_length or int(getattr(model.config, "max_position_embeddings", 4096))
+        self.truncation = truncation
+        # the trainer's default room for the code (32 tokens), at most half a short input
+        self.min_code_tokens = min_code_tokens or min(32, self.max_length // 2)
         self.device = str(model.device)
         self.problem_field = check_problem_field(problem_field)
         self.output = output
@@ -86,18 +88,18 @@ class TransformersScorer:
     @classmethod
     def load(cls, path: str, layout: str | None = None, dtype: str | None = "auto",
              device: str | None = None, batch_size: int = 16, max_length: int | None = None,
-             problem_field: str | None = None, output: str | None = None,
-             **unused: Any) -> TransformersScorer:
+             problem_field: str | None = None, output: str | None = None, truncation: str | None = None,
+             min_code_tokens: int | None = None, **unused: Any) -> TransformersScorer:
         if unused:
             raise BackendError(f"scorer: unknown option(s) {', '.join(sorted(unused))}")
         source = resolve_model(path)
         meta = read_scorer_meta(source.path)
         layout = check_layout(layout or meta.layout or DEFAULT_SCORER_LAYOUT)
         problem_field = check_problem_field(problem_field, meta.problem_field or "prompt")
-        tokenizer = load_tokenizer(source, padding_side="right")
-        model = load_sequence_classifier(source, dtype=dtype, device=pick_device(device))
-        return cls(model, tokenizer, source, layout, batch_size, max_length, problem_field,
-                   output or meta.output or "raw", meta)
+        model, tokenizer = load_classifier(source, dtype, device)
+        return cls(model, tokenizer, source, layout, batch_size, max_length or meta.max_length, problem_field,
+                   output or meta.output or "raw", meta, truncation or meta.truncation or "code-left",
+                   min_code_tokens or meta.min_code_tokens)
 
     # -- the Scorer interface -------------------------------------------------------
     def score(self, problem: str, programs: Sequence[str]) -> list[float]:
@@ -125,29 +127,29 @@ class TransformersScorer:
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": self.device,
             "max_length": self.max_length,
+            "truncation": self.truncation,
+            "min_code_tokens": self.min_code_tokens,
         }
 
     # -- inputs and the batched forward ----------------------------------------------------
     def encode(self, problem: str, code: str) -> list[int]:
-        """Token ids of the laid-out input; an over-long one loses the start of its code.
+        """Token ids of the laid-out input, cut as the trainer cuts it (``encode_layout``:
+        ``code-left`` keeps the problem and drops the start of the code).
 
-        Why that cut: the score is read at the last token, so the code's end matters, and
-        without the problem the score means nothing; it is the cut ``restrl-train``
-        trains with (``code-left``). A problem too long to leave half of ``max_length``
-        for the code keeps the input's end instead, as the official scorer does.
+        What training would have refused cannot be refused in the middle of a search:
+        with ``code-left``, a problem too long to leave ``min_code_tokens`` for the code
+        keeps the input's end instead (as the official scorer does), with a warning;
+        ``truncation=refuse`` (``-R truncation=refuse``, or the checkpoint's setting) is
+        an error naming the lengths.
         """
-        text = self.layout.format(problem=problem, code=code)
-        enc = self.tokenizer(text, add_special_tokens=True, return_offsets_mapping=self.tokenizer.is_fast)
-        ids = list(enc["input_ids"])
-        if len(ids) <= self.max_length:
-            return ids
-        head = len(self.layout.split("{code}")[0].format(problem=problem))
-        offsets = enc.get("offset_mapping") or []
-        k = next((j for j, (a, b) in enumerate(offsets) if a >= head and b > a), None)
-        if k is None or k > self.max_length // 2:
-            return truncate_left(ids, self.max_length, "scorer input (its problem is too long to keep)")
-        log.warning("scorer input has %d tokens; cutting the start of the code to keep %d", len(ids), self.max_length)
-        return ids[:k] + ids[len(ids) - (self.max_length - k):]
+        try:
+            return encode_layout(self.tokenizer, self.layout, problem, code, self.max_length, self.truncation,
+                                 self.min_code_tokens)
+        except InputTooLong as exc:
+            if self.truncation == "refuse":
+                raise BackendError(f"scorer {self.source.name!r}: {exc} (or pass -R truncation=code-left)") from None
+            return truncate_left(exc.ids, self.max_length, f"scorer input (its problem leaves fewer than "
+                                                           f"{self.min_code_tokens} tokens for the code)")
 
     def raw(self, texts: Sequence[str]) -> list[float]:
         """The model's scalar output on each (already laid-out) text, before any sigmoid or
@@ -156,16 +158,9 @@ class TransformersScorer:
                                             f"scorer input {i}") for i, t in enumerate(texts)])
 
     def _forward(self, encoded: Sequence[list[int]]) -> list[float]:
-        import torch
-
         if not encoded:
             return []
-        scores: list[float] = [0.0] * len(encoded)
-        for idx, ids, mask in padded_batches(encoded, self.batch_size, self.tokenizer.pad_token_id):
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            for row, i in enumerate(idx):
-                scores[i] = float(logits[row, 0].float())
+        scores = forward_scores(self.model, encoded, self.batch_size, self.tokenizer.pad_token_id, self.device)
         self.calls += len(encoded)
         self.tokens += sum(len(e) for e in encoded)
         return scores

@@ -22,7 +22,6 @@ from restrl_eval.backends.models import (
     load_tokenizer,
     pick_device,
     resolve_model,
-    weights_sha256,
 )
 from restrl_eval.backends.prompting import cut_at_stop, render_prompt
 
@@ -108,10 +107,7 @@ class TransformersPolicy:
 
         return {
             "backend": self.name,
-            "model": self.source.name,
-            "path": self.source.path,
-            "gguf_file": self.source.gguf_file,
-            "sha256": weights_sha256(self.source),
+            **self.source.describe(),
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": self.device,
             "chat_template": bool(getattr(self.tokenizer, "chat_template", None)),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from restrl_eval.backends.base import BackendError, Generation, GenerationRequest
-from restrl_eval.backends.models import ModelSource, resolve_model, weights_sha256
+from restrl_eval.backends.models import ModelSource, resolve_model
 from restrl_eval.backends.prompting import cut_at_stop, render_prompt
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,7 @@ class VLLMPolicy:
         vllm = import_vllm()
         return {
             "backend": self.name,
-            "model": self.source.name,
-            "path": self.source.path,
-            "gguf_file": self.source.gguf_file,
-            "sha256": weights_sha256(self.source),
+            **self.source.describe(),
             "dtype": self.dtype,
             "vllm": vllm.__version__,
         }

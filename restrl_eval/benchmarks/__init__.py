@@ -8,7 +8,6 @@ each with its README; ``sandbox/`` holds the driver text they share.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from restrl_eval.benchmarks.base import BENCHMARKS, Benchmark, BenchmarkError, Task, Verdict
@@ -29,37 +28,21 @@ _LAZY = {
     "apps-interview": "restrl_eval.benchmarks.apps.adapter:apps_interview",
     "apps-competition": "restrl_eval.benchmarks.apps.adapter:apps_competition",
     "apps-full": "restrl_eval.benchmarks.apps.adapter:apps_full",
+    "apps-train": "restrl_eval.benchmarks.apps.train:apps_train",
+    "tasks": "restrl_eval.benchmarks.tasks:tasks_file",
 }
 for _name, _target in _LAZY.items():
     BENCHMARKS.add_lazy(_name, _target)
 
 # Modules that still register themselves when imported (to become lazy entries above).
-_IN_TREE = (
-    "restrl_eval.benchmarks.mini",
-)
-_loaded = False
-
-
-def _load_in_tree() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _IN_TREE:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:  # a real missing dependency inside the module
-                raise
+BENCHMARKS.add_modules("restrl_eval.benchmarks.mini")
 
 
 def benchmark_names() -> list[str]:
-    _load_in_tree()
     return BENCHMARKS.names()
 
 
 def get_benchmark(name: str, **options: Any) -> Benchmark:
     """Build benchmark ``name``. ``options`` (e.g. ``data_dir``, ``apps_path``) are passed to
     its factory; factories accept ``**options`` and ignore the ones they do not use."""
-    _load_in_tree()
     return BENCHMARKS.get(name)(**options)

@@ -17,16 +17,22 @@ import click
 @click.option("--apps-path", type=click.Path(), default=None, help="APPS data (APPS benchmarks only).")
 @click.option("--apps-compat", type=click.Choice(["reference", "fixed"]), default=None,
               help="APPS harness semantics (APPS benchmarks only).")
+@click.option("--apps-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="APPS: seconds per test (default 4).")
+@click.option("--apps-sample-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="APPS fixed mode: seconds all tests of one sample may take together (default: none).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None, data_dir: str | None,
-             apps_path: str | None, apps_compat: str | None, no_progress: bool) -> None:
+             apps_path: str | None, apps_compat: str | None, apps_timeout: float | None,
+             apps_sample_budget: float | None, no_progress: bool) -> None:
     """Judge SAMPLES on BENCH; write verdicts.jsonl, eval_results.json and summary.json."""
     from restrl_eval.benchmarks import BenchmarkError
     from restrl_eval.registry import RegistryError
     from restrl_eval.run.evaluate import EvaluateError, summary_table
     from restrl_eval.run.evaluate import evaluate as run_evaluate
 
-    options = {k: v for k, v in (("data_dir", data_dir), ("apps_path", apps_path), ("apps_compat", apps_compat))
+    options = {k: v for k, v in (("data_dir", data_dir), ("apps_path", apps_path), ("apps_compat", apps_compat),
+                                 ("apps_timeout", apps_timeout), ("apps_sample_budget", apps_sample_budget))
                if v is not None}
     _check_usage(bench, samples, options)  # usage errors exit 2, as in every command
     try:
@@ -43,7 +49,7 @@ def evaluate(bench: str, samples: str, out_dir: str | None, workers: int | None,
                f"({result.judged} judged now{extra}); results in {result.out_dir}")
 
 
-def _check_usage(bench: str, samples: str, options: dict[str, str]) -> None:
+def _check_usage(bench: str, samples: str, options: dict[str, str | float]) -> None:
     """A --samples path that does not exist or an option the benchmark does not take
     (--apps-compat on humaneval+) is a usage error: one line, exit 2."""
     from pathlib import Path

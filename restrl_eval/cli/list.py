@@ -20,10 +20,9 @@ def _registry(kind: str) -> Any:
         benchmark_names()  # loads the in-tree families
         return BENCHMARKS
     if kind == "strategies":
-        from restrl_eval.strategies import STRATEGIES, load_in_tree
+        from restrl_eval.strategies import STRATEGIES
 
-        load_in_tree()
-        return STRATEGIES
+        return STRATEGIES  # its names() imports the in-tree families first
     from restrl_eval.backends import POLICY_BACKENDS, SCORER_BACKENDS
 
     return POLICY_BACKENDS if kind == "backends" else SCORER_BACKENDS

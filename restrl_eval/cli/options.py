@@ -38,6 +38,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "bench": ("benchmark", "name"), "limit": ("benchmark", "limit"),
     "data_dir": ("benchmark", "options", "data_dir"), "apps_path": ("benchmark", "options", "apps_path"),
     "apps_compat": ("benchmark", "options", "apps_compat"), "apps_prompt": ("benchmark", "options", "apps_prompt"),
+    "apps_timeout": ("benchmark", "options", "apps_timeout"),
+    "apps_sample_budget": ("benchmark", "options", "apps_sample_budget"),
     "model": ("model", "model"), "backend": ("model", "backend"), "threads": ("model", "threads"),
     "temperature": ("sampling", "temperature"), "top_p": ("sampling", "top_p"),
     "max_tokens": ("sampling", "max_tokens"), "prompt_style": ("sampling", "prompt_style"),
@@ -53,7 +55,8 @@ PAIRS: dict[str, tuple[tuple[str, ...], str]] = {
     "model_args": (("model", "options"), "-M/--model-arg"),
     "scorer_args": (("scorer", "options"), "-R/--scorer-arg"),
 }
-BENCHMARK_PARAMS = ("bench", "bench_args", "data_dir", "apps_path", "apps_compat", "apps_prompt", "limit")
+BENCHMARK_PARAMS = ("bench", "bench_args", "data_dir", "apps_path", "apps_compat", "apps_prompt", "apps_timeout",
+                    "apps_sample_budget", "limit")
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -103,6 +106,11 @@ def benchmark_options(f: F) -> F:
                      help="APPS: 'reference' reproduces the official harness' defects (default: fixed)."),
         click.option("--apps-prompt", type=click.Choice(["restrl", "apps"]), default=None,
                      help="APPS: prompt wording (restrl: ReST-RL's; apps: the APPS paper's)."),
+        click.option("--apps-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="APPS: seconds per test (default 4; -B apps_timeout=...)."),
+        click.option("--apps-sample-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="APPS fixed mode: seconds all tests of one sample may take together; tests not run "
+                          "when it is spent count as timeout (default: none; -B apps_sample_budget=...)."),
         click.option("--limit", type=int, default=None, help="Only the first N tasks."),
     )(f)
 

@@ -12,19 +12,56 @@ import json
 import os
 import resource
 import signal
+import struct
 import sys
+import time
 import traceback
 
 MB = 1024 * 1024
+WATCH_GRACE_S = 0.5  # how long a call may run on after its alarm fired before the zygote kills it
+
+
+def make_watch(watch, grace=WATCH_GRACE_S):
+    """``(fired, clear)``: the sandbox side of the per-call watchdog (see ``Zygote``).
+
+    ``watch`` is a shared anonymous mapping the zygote reads; slot 0 holds an absolute
+    ``time.monotonic()`` deadline, 0.0 when no call is past its limit. ``fired()`` is called
+    from a per-call alarm handler (trusted driver code) just before it raises: from then on
+    the call has ``grace`` seconds to end, else the zygote kills the job from outside, so a
+    program that swallows the timer (``except BaseException: pass`` in a loop) cannot hold
+    a worker for the whole job's budget. ``clear()`` ends the watch when the call ends. A
+    call stuck in C code never runs the handler, so it keeps the in-process semantics
+    (its timeout is raised when the C call returns). One aligned 8-byte store each: cheap
+    enough for every call of a benchmark driver."""
+    if watch is None:
+        def fired():
+            pass
+
+        return fired, fired
+    pack, monotonic = struct.Struct("d").pack_into, time.monotonic
+
+    def fired():
+        pack(watch, 0, monotonic() + grace)
+
+    def clear():
+        pack(watch, 0, 0.0)
+
+    return fired, clear
 
 
 class _Restrl:
     """The ``restrl`` global a driver sees: the job's program, payload and a report channel."""
 
-    def __init__(self, program, payload, channel_fd):
+    def __init__(self, program, payload, channel_fd, watch=None):
         self.program = program
         self.payload = payload
         self._fd = channel_fd
+        self._watch = watch
+        self._fired, self._clear = make_watch(watch)
+
+    def watchdog(self, grace=WATCH_GRACE_S):
+        """``(fired, clear)`` for a driver's own per-call timer (see ``make_watch``)."""
+        return make_watch(self._watch, grace)
 
     def emit(self, **fields):
         data = (json.dumps(fields, separators=(",", ":")) + "\n").encode()
@@ -34,8 +71,15 @@ class _Restrl:
             view = view[n:]
 
     @contextlib.contextmanager
-    def time_limit(self, seconds):
+    def time_limit(self, seconds, watch=True):
+        """Raise ``TimeoutError`` in the block after ``seconds``. With ``watch`` (the
+        default) a block that swallows the error and runs on past the grace is killed from
+        outside (``make_watch``); ``watch=False`` keeps the in-process semantics alone."""
+        fired, clear = (self._fired, self._clear) if watch else (None, None)
+
         def _on_alarm(signum, frame):
+            if fired is not None:
+                fired()
             raise TimeoutError("time limit of %.3fs exceeded" % seconds)
 
         old = signal.signal(signal.SIGALRM, _on_alarm)
@@ -45,6 +89,8 @@ class _Restrl:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
+            if clear is not None:
+                clear()
 
     def run_program(self, namespace=None, filename="<program>"):
         if namespace is None:
@@ -73,10 +119,11 @@ def _set_limits(limits, profile):
         setl(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
-def child_main(job, fds, workdir, filters, drop_uid=None, max_fd=1024):
+def child_main(job, fds, workdir, filters, drop_uid=None, max_fd=1024, watch=None):
     """Never returns. ``fds``: (stdin_r, stdout_w, stderr_w, channel_w) for fds 0..3.
     ``filters``: profile -> PreparedFilter, or None when seccomp is unavailable.
-    ``max_fd``: the zygote's open-file soft limit, above which no fd can be open."""
+    ``max_fd``: the zygote's open-file soft limit, above which no fd can be open.
+    ``watch``: the zygote's shared watchdog slot (``make_watch``), or None."""
     code = 70
     try:
         os.setsid()
@@ -99,7 +146,7 @@ def child_main(job, fds, workdir, filters, drop_uid=None, max_fd=1024):
         _libc.prctl(4, 1, 0, 0, 0)  # noqa: F821  PR_SET_DUMPABLE=1: /proc/self usable again
         if filters is not None:
             filters[job["profile"]].install(os.getpid())
-        rt = _Restrl(job["program"], job.get("payload"), 3)
+        rt = _Restrl(job["program"], job.get("payload"), 3, watch)
         code = _run(job, rt)
     except BaseException:
         try:

@@ -4,11 +4,14 @@ Why a zygote: a fresh ``python`` (plus bwrap) per program costs ~10-40 ms and a
 numpy import ~100 ms more; forking an already-warm interpreter costs ~1-2 ms. The
 zygote reads length-prefixed JSON frames from the harness, forks a child per job,
 enforces the wall-clock limit from outside the child (group kill, then a sweep of
-every other process in the sandbox's pid namespace so no orphan survives), collects
+every other process in the sandbox's pid namespace so no orphan survives), and the
+per-call watchdog (a call whose alarm fired but that did not end within the grace, i.e. a
+program that swallowed its timer, is killed the same way: ``_child.make_watch``), collects
 capped output, and answers with a plain JSON report. It never interprets the
 program's messages: the harness does, in the trusted process.
 """
 import json
+import mmap
 import os
 import resource
 import select
@@ -19,6 +22,8 @@ import sys
 import time
 
 _HDR = struct.Struct(">I")
+_WATCH = struct.Struct("d")
+_WATCH_TICK_S = 0.1  # how often the zygote looks at the watchdog slot while a job runs
 
 
 def _read_exact(fd, n):
@@ -128,6 +133,10 @@ class Zygote:
         self.drop_uid = config.get("drop_uid")
         self.max_fd = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 65536)
         self.drivers = {}  # driver source -> code object, compiled once here and inherited by every child
+        try:  # shared with every child: its per-call watchdog slot (``_child.make_watch``)
+            self.watch = mmap.mmap(-1, mmap.PAGESIZE)
+        except (OSError, ValueError):
+            self.watch = None
 
     def driver_code(self, source):
         """The compiled driver (trusted harness code, never the program): compiling a
@@ -162,10 +171,13 @@ class Zygote:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         msg_r, msg_w = os.pipe()
+        if self.watch is not None:
+            _WATCH.pack_into(self.watch, 0, 0.0)
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            child_main(job, (in_r, out_w, err_w, msg_w), wd, self.filters, self.drop_uid, self.max_fd)  # noqa: F821
+            child_main(job, (in_r, out_w, err_w, msg_w), wd, self.filters, self.drop_uid, self.max_fd,  # noqa: F821
+                       self.watch)
         for fd in (in_r, out_w, err_w, msg_w):
             os.close(fd)
         try:
@@ -205,14 +217,22 @@ class Zygote:
         else:
             os.close(in_w)
             in_w = -1
-        timed_out = exited = False
+        timed_out = exited = call_timed_out = False
         status = rusage = None
+        watch, unpack = self.watch, _WATCH.unpack_from
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 timed_out = True
                 break
-            events = poller.poll(min(left, 0.5) * 1000 if pidfd is not None else min(left, 0.005) * 1000)
+            if watch is not None:
+                call_end = unpack(watch, 0)[0]
+                if call_end and now > call_end:
+                    timed_out = call_timed_out = True
+                    break
+            tick = min(left, _WATCH_TICK_S) if pidfd is not None else min(left, 0.005)
+            events = poller.poll(tick * 1000)
             for fd, ev in events:
                 if fd == pidfd:
                     exited = True
@@ -271,6 +291,7 @@ class Zygote:
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "timed_out": timed_out,
+            "call_timed_out": call_timed_out,
             "wall_s": wall,
             "cpu_s": rusage.ru_utime + rusage.ru_stime,
             "maxrss_kb": rusage.ru_maxrss,

@@ -270,7 +270,9 @@ def decide(job: Job, report: Mapping[str, Any], level: str) -> ExecResult:
     code = report.get("exit_code") if isinstance(report.get("exit_code"), int) else None
     cpu = float(report.get("cpu_s") or 0.0)
     detail = ""
-    if report.get("timed_out"):
+    if report.get("call_timed_out"):
+        status, detail = Status.TIMEOUT, "a call ran on past its time limit (its timer was swallowed): killed"
+    elif report.get("timed_out"):
         status, detail = Status.TIMEOUT, f"wall-clock limit {job.limits.timeout_s}s exceeded"
     elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= job.limits.effective_cpu_s() - 0.05):
         status, detail = Status.TIMEOUT, f"CPU limit {job.limits.effective_cpu_s()}s exceeded"

@@ -39,7 +39,8 @@ DEFAULT_PREFILL = "code"
 SANDBOXES = ("auto", "bwrap", "process")
 # benchmark option keys that have a flag of their own (kept as aliases of -B KEY=VALUE)
 OPTION_FLAGS = {"data_dir": "--data-dir", "apps_path": "--apps-path", "apps_compat": "--apps-compat",
-                "apps_prompt": "--apps-prompt"}
+                "apps_prompt": "--apps-prompt", "apps_timeout": "--apps-timeout",
+                "apps_sample_budget": "--apps-sample-budget"}
 
 
 def _help(text: str) -> dict[str, str]:
@@ -74,7 +75,8 @@ def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, Any]:
 class BenchmarkConfig:
     name: str = field(metadata=_help("Benchmark name (`restrl-eval list benchmarks`)."))
     options: Mapping[str, Any] = field(default_factory=dict, metadata=_help(
-        "Benchmark options (-B KEY=VALUE; --data-dir, --apps-path, --apps-compat, --apps-prompt are aliases)."))
+        "Benchmark options (-B KEY=VALUE; --data-dir, --apps-path, --apps-compat, --apps-prompt, --apps-timeout, "
+        "--apps-sample-budget are aliases)."))
     limit: int | None = field(default=None, metadata=_help("Only the first N tasks."))
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from restrl_eval.benchmarks import Benchmark, Verdict, get_benchmark
+from restrl_eval.jsonl import iter_jsonl
 from restrl_eval.report.passk import estimate_pass_at_k, ks_for
 from restrl_eval.run import store as _schema
 
@@ -101,19 +102,8 @@ def _sample_from_record(rec: Any, source: str, line: int, bench: Benchmark, know
 
 
 def _jsonl_samples(path: Path, bench: Benchmark, known: set[str]) -> Iterable[Sample]:
-    try:
-        f = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise EvaluateError(f"{path}: cannot read ({exc.strerror})") from None
-    with f:
-        for n, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                rec = json.loads(text)
-            except ValueError as exc:
-                raise EvaluateError(f"{path}:{n}: malformed JSON ({exc.args[0].split(':')[0]})") from None
-            yield _sample_from_record(rec, str(path), n, bench, known)
+    for n, rec in iter_jsonl(path, EvaluateError, invalid="malformed JSON"):
+        yield _sample_from_record(rec, str(path), n, bench, known)
 
 
 def _folder_samples(path: Path, bench: Benchmark, known: set[str]) -> Iterable[Sample]:

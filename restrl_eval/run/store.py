@@ -25,6 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from restrl_eval.jsonl import read_log
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -118,21 +120,9 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """Complete rows of ``path`` and whether anything (a torn or bad line) was dropped."""
-    if not path.exists():
-        return [], False
-    rows: list[dict[str, Any]] = []
-    dropped = False
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.endswith("\n"):  # torn final write: the process died mid-line
-                dropped = True
-                break
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise RunStoreError(f"{path}:{lineno}: not valid JSON; the run directory is damaged") from None
-    return rows, dropped
+    """Complete rows of ``path`` and whether a torn last line (the process died mid-write)
+    was dropped; any other bad line means the run directory is damaged."""
+    return read_log(path, RunStoreError)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -7,8 +7,6 @@ imported on the first lookup; third-party packages register factories in the
 """
 from __future__ import annotations
 
-import importlib
-
 from restrl_eval.strategies import best_of_n, greedy, sampling  # noqa: F401  (register)
 from restrl_eval.strategies.base import (
     STRATEGIES,
@@ -26,6 +24,7 @@ from restrl_eval.strategies.base import (
     task_seed,
 )
 
+# The package is the public face of ``strategies.base``: its names are listed here only.
 __all__ = [
     "STRATEGIES",
     "Candidate",
@@ -39,29 +38,13 @@ __all__ = [
     "StrategySpec",
     "create_strategy",
     "strategy",
-    "load_in_tree",
     "strategy_names",
     "task_seed",
 ]
 
-_LAZY_IN_TREE = ("restrl_eval.strategies.mcts",)
-_loaded = False
-
-
-def load_in_tree() -> None:
-    """Import the lazily registered in-tree strategy modules (once)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _LAZY_IN_TREE:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:  # a real missing dependency inside the module
-                raise
+# The larger in-tree families register themselves when imported, on the first lookup.
+STRATEGIES.add_modules("restrl_eval.strategies.mcts")
 
 
 def strategy_names() -> list[str]:
-    load_in_tree()
     return STRATEGIES.names()

@@ -20,23 +20,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from restrl_eval.registry import Registry
 
-__all__ = [
-    "STRATEGIES",
-    "Candidate",
-    "Cost",
-    "CostMeter",
-    "SamplingParams",
-    "Solution",
-    "SolveContext",
-    "Strategy",
-    "StrategyError",
-    "StrategySpec",
-    "create_strategy",
-    "solve_batch",
-    "strategy",
-    "task_seed",
-]
-
 
 class StrategyError(ValueError):
     """Bad strategy name, argument or context (e.g. no scorer for ``orm``). One-line message."""
@@ -288,6 +271,10 @@ def strategy(name: str, *aliases: str) -> Callable[[Callable[..., Any]], Callabl
             obj.spec = StrategySpec(name, args)
             return obj
 
+        # wraps copies a class's own attributes; its inherited declarations count too
+        for attr in ("default_budget", "default_temperature", "needs_scorer", "single_candidate"):
+            if hasattr(factory, attr):
+                setattr(make, attr, getattr(factory, attr))
         make.strategy_name = name  # type: ignore[attr-defined]
         make.__signature__ = inspect.signature(factory)  # type: ignore[attr-defined]
         STRATEGIES.register(name, *aliases)(make)
@@ -300,9 +287,6 @@ def create_strategy(name: str, args: Mapping[str, Any] | None = None) -> Strateg
     """Build strategy ``name`` with keyword ``args``. Raises StrategyError / RegistryError
     with one-line messages. Factories from entry points that skip ``@strategy`` still get a
     ``spec`` here, so every run records how its strategy was made."""
-    from restrl_eval.strategies import load_in_tree
-
-    load_in_tree()
     factory = STRATEGIES.get(name)
     args = dict(args or {})
     bound = _bind_args(name, factory, args)

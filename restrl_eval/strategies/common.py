@@ -15,7 +15,7 @@ from typing import Any
 from restrl_eval.backends.base import split_steps
 from restrl_eval.strategies.base import Candidate, CostMeter, Solution, SolveContext, task_seed
 
-__all__ = ["draw_candidates", "draw_candidates_many", "single_draws", "split_steps", "best_index", "clean_score",
+__all__ = ["draw_candidates", "draw_candidates_many", "SingleDraw", "split_steps", "best_index", "clean_score",
            "raw_problem", "scorer_problem"]
 
 
@@ -81,12 +81,26 @@ def draw_candidates_many(
     return out
 
 
-def single_draws(tasks: Sequence[Any], ctx: SolveContext, temperature: float) -> list[Solution]:
-    """One candidate per task, all tasks in one policy call; the candidate is the answer
-    (``greedy`` at temperature 0, ``sample`` at the run's temperature)."""
-    meters = [CostMeter(clock=False) for _ in tasks]
-    drawn = draw_candidates_many(tasks, ctx, n=1, temperature=temperature, meters=meters)
-    return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
+class SingleDraw:
+    """Base of the one-candidate strategies (``greedy``, ``sample``): one candidate per task,
+    all tasks in one policy call, and the candidate is the answer. The budget is a cap (uses 1).
+    Subclasses differ only in ``draw_temperature``."""
+
+    default_budget = 1
+    single_candidate = True  # one candidate whatever the budget: run refuses --budget > 1, sweep gives one cell
+    default_temperature = 0.0
+    needs_scorer = False
+
+    def draw_temperature(self, ctx: SolveContext) -> float:
+        return self.default_temperature
+
+    def solve(self, task: Any, ctx: SolveContext) -> Solution:
+        return self.solve_many([task], ctx)[0]
+
+    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
+        meters = [CostMeter(clock=False) for _ in tasks]
+        drawn = draw_candidates_many(tasks, ctx, n=1, temperature=self.draw_temperature(ctx), meters=meters)
+        return [Solution(c[0].code, 0, tuple(c), m.freeze()) for c, m in zip(drawn, meters)]
 
 
 def raw_problem(benchmark: Any, task: Any) -> str:

@@ -5,26 +5,17 @@ T = 0.7 (as the official ReST-RL evaluation does), so reproducing that row needs
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from restrl_eval.strategies.base import Solution, SolveContext, strategy
-from restrl_eval.strategies.common import single_draws
+from restrl_eval.strategies.base import SolveContext, strategy
+from restrl_eval.strategies.common import SingleDraw
 
 __all__ = ["Sample"]
 
 
 @strategy("sample")
-class Sample:
+class Sample(SingleDraw):
     """One seeded sample at ``ctx.sampling.temperature``; the budget is a cap (uses 1)."""
 
-    default_budget = 1
-    single_candidate = True  # one candidate whatever the budget: run refuses --budget > 1, sweep gives one cell
     default_temperature = 0.7
-    needs_scorer = False
 
-    def solve(self, task: Any, ctx: SolveContext) -> Solution:
-        return self.solve_many([task], ctx)[0]
-
-    def solve_many(self, tasks: Sequence[Any], ctx: SolveContext) -> list[Solution]:
-        return single_draws(tasks, ctx, ctx.sampling.temperature)
+    def draw_temperature(self, ctx: SolveContext) -> float:
+        return ctx.sampling.temperature

@@ -22,15 +22,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "CHATML_TEMPLATE",
-    "build_tiny_lm",
-    "build_tiny_scorer",
-    "build_tiny_tokenizer",
-    "fit_scorer",
-    "tiny_corpus",
-]
-
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"

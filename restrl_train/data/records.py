@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from restrl_eval.jsonl import iter_jsonl
+
 __all__ = [
     "EVAL_BENCHMARK_PREFIXES",
     "DataError",
@@ -34,6 +36,7 @@ __all__ = [
     "LoadedData",
     "Record",
     "eval_benchmark_names",
+    "eval_data_warning",
     "load_records",
 ]
 
@@ -94,17 +97,26 @@ class LoadedData:
     @property
     def warning(self) -> str | None:
         """The loud evaluation-set warning, or None."""
-        if not self.eval_benchmarks:
-            return None
-        names = ", ".join(self.eval_benchmarks)
-        return (f"training data comes from evaluation benchmark(s) {names}: a scorer trained on it "
-                f"must not be reported on {names} (use a training split such as apps-train or mini-train)")
+        return eval_data_warning(self.eval_benchmarks)
+
+
+def eval_data_warning(names: Sequence[str], what: str = "training data") -> str | None:
+    """The one wording of the evaluation-set warning (collectors and trainers alike), or
+    None when ``names`` is empty."""
+    if not names:
+        return None
+    joined = ", ".join(names)
+    return (f"{what} comes from evaluation benchmark(s) {joined}: a scorer or policy trained on it "
+            f"must not be reported on {joined} (use a training split such as apps-train, mini-train "
+            f"or a --tasks file)")
 
 
 def eval_benchmark_names(bench: str | None, task_ids: Iterable[str] = ()) -> list[str]:
-    """Evaluation benchmarks the data comes from: by the sidecar's bench name when there
-    is one, else by the task-id prefixes of the well-known evaluation sets."""
-    if bench:
+    """Evaluation benchmarks the data comes from: by the benchmark's name when there is
+    one (a named training split wins over id prefixes), else, and for a task file (benchmark
+    ``tasks``, which may hold any problems), by the task-id prefixes of the well-known
+    evaluation sets (HumanEval/, Mbpp/, BigCodeBench/)."""
+    if bench and bench != "tasks":
         return [bench] if bench.lower().startswith(EVAL_BENCHMARK_PREFIXES) else []
     found = {name for tid in task_ids for pre, name in _EVAL_TASK_PREFIXES.items() if tid.startswith(pre)}
     return sorted(found)
@@ -186,28 +198,19 @@ def parse_record(row: Any, where: str, file_field: str = "raw", want: str = "aut
 
 
 def _read_file(path: Path, want: str) -> tuple[list[Record], DataFile]:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
     meta = _sidecar(path)
     field = _file_problem_field(meta)
-    raw = path.read_bytes()
     records: list[Record] = []
-    lines = raw.decode("utf-8", errors="replace").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        rec = parse_record(row, where, field, want)
+    last = 0
+    for lineno, row in iter_jsonl(path, DataError):
+        last = lineno
+        rec = parse_record(row, f"{path}:{lineno}", field, want)
         if rec is not None:
             records.append(rec)
     if not records:
-        raise DataError(f"{path}:{len(lines) or 1}: empty file: no training records")
+        raise DataError(f"{path}:{last or 1}: empty file: no training records")
     bench = meta.get("bench") if isinstance(meta.get("bench"), str) else None
-    info = DataFile(str(path), hashlib.sha256(raw).hexdigest(), len(records), bench, field)
+    info = DataFile(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), len(records), bench, field)
     return records, info
 
 

@@ -26,7 +26,9 @@ its ``node`` and ``program`` records followed by one ``task`` record, which is t
 mark: on resume, records of a task without its ``task`` record (the task a crash
 interrupted) and a torn last line are dropped, and finished tasks are skipped. The
 settings are kept beside the file (``<out>.meta.json``) and a resume with different
-settings is refused.
+settings is refused. Records hold the task's raw problem text as ``problem`` (what
+``collect-outcomes`` records hold, and what a scorer with ``problem_field: raw`` reads)
+and the policy prompt as ``prompt``; the meta file says so (``problem_field``).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from restrl_eval.jsonl import read_log
 from restrl_eval.run.config import RunConfig, slug
 
 log = logging.getLogger(__name__)
@@ -50,24 +53,33 @@ __all__ = ["FORMAT", "RecordFileError", "ValueRecordFile", "ValuesConfig", "coll
 FORMAT = 1
 # settings a file made before the option existed was made with (so old files still resume)
 LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {"mcts": {"child_credit": True, "max_idle": 1}}
-# settings that may differ on resume (they change which tasks run, not their records)
-NON_IDENTITY = frozenset({"limit", "eval_benchmark"})
+# settings that may differ on resume (they change which tasks run, not their records; a
+# file keeps the problem text it was started with, see ``ValueRecordFile.open``)
+NON_IDENTITY = frozenset({"limit", "eval_benchmark", "eval_benchmarks", "problem_field"})
+PROBLEM_FIELD = "raw"
+"""What new files' ``problem`` holds: the task's raw problem text (``prompt`` holds the
+policy prompt), as in ``collect-outcomes`` records; files begun before this field existed
+hold the policy prompt in ``problem`` (and get ``raw_problem`` on resume)."""
 
 
 class RecordFileError(ValueError):
     """A record file that cannot be resumed (other settings, a damaged line). One line."""
 
 
-def tree_records(task_id: str, problem: str, result: Any) -> list[dict[str, Any]]:
+def tree_records(task_id: str, problem: str, result: Any, prompt: str | None = None,
+                 raw_problem: str | None = None) -> list[dict[str, Any]]:
     """The value targets of one grown tree: expanded nodes (mean value, visits) in
-    pre-order, then every sampled program (its execution reward, one visit)."""
+    pre-order, then every sampled program (its execution reward, one visit). Each row
+    carries ``problem`` and, when given, the policy ``prompt`` (and ``raw_problem``)."""
+    texts = {"problem": problem, **{k: v for k, v in (("prompt", prompt), ("raw_problem", raw_problem))
+                                    if v is not None}}
     rows: list[dict[str, Any]] = []
     for node in result.root.walk():
         if node.expanded:
-            rows.append({"task_id": task_id, "kind": "node", "problem": problem, "state": node.state,
+            rows.append({"task_id": task_id, "kind": "node", **texts, "state": node.state,
                          "value": node.value, "visits": node.visits, "depth": node.depth})
     for s in result.samples:
-        rows.append({"task_id": task_id, "kind": "program", "problem": problem, "state": s.code,
+        rows.append({"task_id": task_id, "kind": "program", **texts, "state": s.code,
                      "value": 0.0 if s.value is None else s.value, "visits": 1, "depth": s.depth,
                      "finish_reason": s.finish_reason})
     return rows
@@ -103,25 +115,15 @@ class ValueRecordFile:
                     raise RecordFileError(
                         f"{self.path}: holds records made with {key}={json.dumps(old.get(key))}, "
                         f"now {json.dumps(self.settings.get(key))}; pass another --out or remove it")
+            if "problem_field" in self.settings:  # one file, one meaning of ``problem``
+                self.settings["problem_field"] = old.get("problem_field", "prompt")
         else:
             self.meta.write_text(json.dumps(self.settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         self._repair()
         return self
 
     def _repair(self) -> None:
-        if not self.path.exists():
-            return
-        rows: list[dict[str, Any]] = []
-        torn = False
-        with open(self.path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.endswith("\n"):
-                    torn = True
-                    break
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise RecordFileError(f"{self.path}:{lineno}: not valid JSON") from None
+        rows, torn = read_log(self.path, RecordFileError)
         self.finished = {r["task_id"]: r for r in rows if r.get("kind") == "task"}
         kept = [r for r in rows if r.get("task_id") in self.finished]
         if torn or len(kept) != len(rows):
@@ -146,9 +148,10 @@ class ValuesConfig:
     run: RunConfig
     mcts: Any  # restrl_eval.strategies.mcts.MCTSConfig
 
-    def settings(self, benchmark: Any, eval_benchmark: bool = False) -> dict[str, Any]:
-        """What the meta file records (and a resume must match), in the layout files were
-        written with before ``RunConfig``."""
+    def settings(self, benchmark: Any, eval_benchmarks: Sequence[str] = ()) -> dict[str, Any]:
+        """What the meta file records (and a resume must match, but for ``NON_IDENTITY``),
+        in the layout files were written with before ``RunConfig``. ``eval_benchmarks``:
+        the evaluation sets the problems come from (recorded, and warned about)."""
         r, m, s = self.run, self.mcts, self.run.sampling
         out = {"bench": r.benchmark.name, "bench_options": dict(r.benchmark.options),
                "data_hash": benchmark.data_hash(), "model": r.model.model, "backend": r.model.backend,
@@ -156,7 +159,8 @@ class ValuesConfig:
                "mcts": {"c": m.c, "eps": m.eps, "k": m.k, "keep": m.keep, "leaves_per_call": m.leaves_per_call,
                         "child_credit": m.child_credit, "max_idle": m.max_idle},
                "sampling": {"temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_tokens},
-               "prompt_style": s.prompt_style, "evaluator": "exec", "eval_benchmark": eval_benchmark}
+               "prompt_style": s.prompt_style, "evaluator": "exec", "problem_field": PROBLEM_FIELD,
+               "eval_benchmark": bool(eval_benchmarks), "eval_benchmarks": list(eval_benchmarks)}
         if r.model.options:
             out["model_options"] = dict(r.model.options)
         return out
@@ -182,11 +186,13 @@ def collect_values(cfg: ValuesConfig, benchmark: Any, policy: Any, tasks: Sequen
     task's records to ``store`` as soon as its chunk is done."""
     from restrl_eval.execution import make_executor
     from restrl_eval.strategies.base import task_seed
+    from restrl_eval.strategies.common import raw_problem
     from restrl_eval.strategies.mcts import ExecutionEvaluator, SearchProblem, search_many
 
     r, s = cfg.run, cfg.run.sampling
     assert r.budget is not None
     chat = s.prompt_style == "chat"
+    raw_field = store.settings.get("problem_field") == "raw"
     temperature = 0.7 if s.temperature is None else s.temperature
     with make_executor(r.execution.executor, r.execution.workers, sandbox=r.execution.sandbox,
                        preload=tuple(benchmark.preload)) as ex:
@@ -199,7 +205,9 @@ def collect_values(cfg: ValuesConfig, benchmark: Any, policy: Any, tasks: Sequen
                                   temperature=temperature, top_p=s.top_p, max_tokens=s.max_tokens, chat=chat)
             log.debug("%d tree(s) in %.1fs", len(chunk), time.perf_counter() - t0)
             for task, problem, res in zip(chunk, problems, results):
-                rows = tree_records(task.task_id, problem.prompt, res)
+                raw = raw_problem(benchmark, task)
+                rows = (tree_records(task.task_id, raw, res, prompt=problem.prompt) if raw_field
+                        else tree_records(task.task_id, problem.prompt, res, prompt=problem.prompt, raw_problem=raw))
                 store.append(rows, _task_row(task.task_id, rows, res))
                 if on_task is not None:
                     on_task()

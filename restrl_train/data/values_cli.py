@@ -24,6 +24,7 @@ from restrl_eval.cli.options import (
     seed_option,
 )
 from restrl_eval.run.config import ConfigError, RunConfig
+from restrl_train.data.bench_options import tasks_option, warn_eval_data, with_tasks_file
 from restrl_train.data.values import RecordFileError, ValueRecordFile, ValuesConfig, collect_values, summarize
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def values_config(ctx: click.Context, params: Mapping[str, Any]) -> ValuesConfig
     """The ``ValuesConfig`` of the parsed options (over ``--config FILE``). Raises ConfigError."""
     from restrl_eval.strategies.mcts import MCTSConfig
 
-    data = config_dict(ctx, params)
+    data = with_tasks_file(config_dict(ctx, params), params.get("tasks_file"))
     if data.get("strategy") is not None or data.get("scorer") is not None:
         raise ConfigError("--config: 'strategy' and 'scorer' do not apply to collect-values")
     if params.get("out_path") is not None:
@@ -53,6 +54,7 @@ def values_config(ctx: click.Context, params: Mapping[str, Any]) -> ValuesConfig
 
 @click.command("collect-values")
 @benchmark_options
+@tasks_option
 @model_options
 @click.option("--budget", type=int, default=None, help="Complete programs sampled per problem (required).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
@@ -84,11 +86,8 @@ def collect_values_cmd(ctx: click.Context, **params: Any) -> None:
     except ConfigError as exc:
         raise usage(exc) from None
     benchmark, tasks = build_benchmark_or_fail(cfg.run.benchmark)
-    evals = _eval_benchmarks(cfg.run.benchmark.name)
-    if evals:
-        click.secho(f"WARNING: {cfg.run.benchmark.name} is an evaluation benchmark: value data from it must not "
-                    "train a scorer that is then reported on it", fg="yellow", err=True)
-    settings = cfg.settings(benchmark, eval_benchmark=bool(evals))
+    evals = warn_eval_data(cfg.run.benchmark.name, [t.task_id for t in tasks], "value data")
+    settings = cfg.settings(benchmark, evals)
     out = Path(cfg.run.out) if cfg.run.out else cfg.default_out(settings)
     try:
         store = ValueRecordFile(out, settings).open()
@@ -114,11 +113,3 @@ def collect_values_cmd(ctx: click.Context, **params: Any) -> None:
     s = summarize(store, [t.task_id for t in tasks])
     click.echo(f"{s['problems']} problem(s), {s['nodes']} node record(s), {s['programs']} program record(s); "
                f"solved {s['solved']}/{s['problems']}, mean best reward {s['mean_best_reward']:.3f}\nrecords: {out}")
-
-
-def _eval_benchmarks(name: str) -> list[str]:
-    try:
-        from restrl_train.data.records import eval_benchmark_names
-    except ImportError:  # the records module is optional here
-        return []
-    return eval_benchmark_names(name)

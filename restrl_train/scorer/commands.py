@@ -49,6 +49,7 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for name, typ in (("lr", float), ("head_lr", float), ("epochs", float), ("max_steps", int), ("batch_size", int),
                       ("grad_accum", int), ("max_length", int), ("min_code_tokens", int), ("val_fraction", float),
+                      ("pair_weight", float), ("group_size", int),
                       ("seed", int), ("eval_steps", int), ("save_total_limit", int), ("logging_steps", int)):
         fld = defaults[name]
         opts.append(click.option("--" + name.replace("_", "-"), name, type=typ, default=fld.default,
@@ -58,6 +59,10 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         fld = defaults[name]
         opts.append(click.option("--" + name.replace("_", "-"), name, type=click.Choice(choices),
                                  default=fld.default, show_default=True, help=fld.metadata["help"]))
+    opts.append(click.option("--dedupe/--no-dedupe", "dedupe", default=False, show_default=True,
+                             help=defaults["dedupe"].metadata["help"]))
+    opts.append(click.option("--problems", "problems", type=click.Choice(["all", "mixed"]), default="all",
+                             show_default=True, help=defaults["problems"].metadata["help"]))
     opts.append(click.option("--device", default=None, help=defaults["device"].metadata["help"]))
     for o in reversed(opts):
         f = o(f)

@@ -64,6 +64,17 @@ class ScorerTrainConfig:
     problem_field: str = field(default="auto", metadata={"help": "Which text fills {problem}: raw problem "
                                                                  "statement, the policy prompt, or auto (as "
                                                                  "the data files hold it)."})
+    dedupe: bool = field(default=False, metadata={"help": "Merge repeats of one program of one problem into "
+                                                          "one training example (target: their mean); vm and orm (prm "
+                                                          "labels are one per distinct prefix already)."})
+    problems: str = field(default="all", metadata={"help": "all, or mixed: train only on problems whose programs "
+                                                           "include both a passing and a failing one (the "
+                                                           "held-out side keeps every problem)."})
+    pair_weight: float = field(default=0.0, metadata={"help": "Weight of a within-problem pairwise "
+                                                              "(Bradley-Terry) loss added to the pointwise one; "
+                                                              "> 0 builds batches from whole problems."})
+    group_size: int = field(default=4, metadata={"help": "With pair_weight > 0: programs of one problem "
+                                                         "placed together in a batch."})
     layout: str = field(default=DEFAULT_LAYOUT, metadata={"help": "Input template (official ReST-RL)."})
     dtype: str = field(default="float32", metadata={"help": "Training dtype (float32, bfloat16)."})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda, or None (automatic)."})
@@ -79,6 +90,8 @@ class ScorerTrainConfig:
         need(self.truncation in TRUNCATIONS, f"truncation {self.truncation!r} (use {', '.join(TRUNCATIONS)})")
         need(self.prm_label in ("soft", "hard"), f"prm_label {self.prm_label!r} (use soft or hard)")
         need(self.problem_field in ("auto", "raw", "prompt"), f"problem_field {self.problem_field!r}")
+        need(self.problems in ("all", "mixed"), f"problems {self.problems!r} (use all or mixed)")
+        need(self.pair_weight >= 0 and self.group_size >= 2, "need pair_weight >= 0 and group_size >= 2")
         need(self.lr > 0 and self.head_lr > 0, "learning rates must be > 0")
         need(self.epochs > 0 or self.max_steps > 0, "need epochs > 0 or max_steps > 0")
         for name in ("batch_size", "grad_accum", "eval_steps", "logging_steps", "save_total_limit"):
@@ -101,4 +114,10 @@ class ScorerTrainConfig:
         d = self.to_dict()
         for k in ("output_dir", "logging_steps", "device", "save_total_limit"):
             d.pop(k)
+        for k, default in _ADDED.items():  # settings added later: absent at their default, so older runs resume
+            if d.get(k) == default:
+                d.pop(k)
         return d
+
+
+_ADDED: dict[str, Any] = {"dedupe": False, "problems": "all", "pair_weight": 0.0, "group_size": 4}

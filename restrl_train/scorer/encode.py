@@ -11,12 +11,15 @@ with ``refuse``. Why right padding: the sequence classifier pools the last non-p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from restrl_eval.backends.scorer_io import InputTooLong, encode_layout
 from restrl_train.data.records import DataError, Record
 
-__all__ = ["Encoder", "ScorerDataset", "collate", "select_records"]
+__all__ = ["PROBLEM_FILTERS", "Encoder", "ScorerDataset", "collate", "select_records", "shape_training"]
+
+PROBLEM_FILTERS = ("all", "mixed")
 
 
 def select_records(kind: str, records: Sequence[Record], prm_label: str = "soft") -> list[Record]:
@@ -29,6 +32,45 @@ def select_records(kind: str, records: Sequence[Record], prm_label: str = "soft"
     if kind == "orm":
         return [r for r in records if r.kind in ("program", "outcome")]
     return [r for r in records if r.kind == "step"] + step_labels(records, prm_label)
+
+
+def shape_training(records: Sequence[Record], dedupe: bool = False, problems: str = "all") -> list[Record]:
+    """The training side, shaped for within-problem ranking (the held-out side is never shaped).
+
+    ``problems="mixed"`` keeps only problems whose complete programs include both a passing
+    and a failing one: an all-pass or all-fail pool teaches which problems are hard, which
+    ranks nothing within a problem. ``dedupe`` merges repeats of one program of one problem
+    (target: their mean): sampled pools repeat programs (4.5 distinct of 8 at T=1.0 on
+    ``mini``), and a repeat costs a training step without adding a ranking pair. Node and
+    step records are already distinct and pass through."""
+    if problems not in PROBLEM_FILTERS:
+        raise ValueError(f"problems {problems!r} (use {', '.join(PROBLEM_FILTERS)})")
+    out = list(records)
+    if problems == "mixed":
+        seen: dict[str, set[bool]] = {}
+        for r in out:
+            if r.kind in ("program", "outcome") and r.passed is not None:
+                seen.setdefault(r.task_id, set()).add(bool(r.passed))
+        out = [r for r in out if len(seen.get(r.task_id, ())) == 2]
+    if dedupe:
+        first: dict[tuple[str, str], int] = {}
+        targets: dict[tuple[str, str], list[float]] = {}
+        kept: list[Record] = []
+        for r in out:
+            if r.kind not in ("program", "outcome"):
+                kept.append(r)
+                continue
+            key = (r.task_id, r.code)
+            if key not in first:
+                first[key] = len(kept)
+                targets[key] = []
+                kept.append(r)
+            targets[key].append(r.target)
+        for key, i in first.items():
+            ts = targets[key]
+            kept[i] = replace(kept[i], target=sum(ts) / len(ts), visits=len(ts))
+        out = kept
+    return out
 
 
 @dataclass
@@ -45,20 +87,12 @@ class Encoder:
         return self.layout.format(problem=problem, code=code)
 
     def __call__(self, problem: str, code: str, where: str = "input") -> list[int]:
-        head = self.layout.split("{code}")[0].format(problem=problem)
-        enc = self.tokenizer(self.text(problem, code), add_special_tokens=True, return_offsets_mapping=True)
-        ids: list[int] = list(enc["input_ids"])
-        if len(ids) <= self.max_length:
-            return ids
-        if self.truncation == "refuse":
-            raise DataError(f"{where}: input has {len(ids)} tokens, more than max_length {self.max_length} "
-                            f"(truncation=refuse; raise --max-length or use --truncation code-left)")
-        offsets = enc["offset_mapping"]
-        k = next((i for i, (s, e) in enumerate(offsets) if s >= len(head) and e > s), len(ids))
-        if k > self.max_length - self.min_code_tokens:
-            raise DataError(f"{where}: the problem alone takes {k} tokens; max_length {self.max_length} leaves "
-                            f"fewer than {self.min_code_tokens} for the code (raise --max-length)")
-        return ids[:k] + ids[len(ids) - (self.max_length - k):]
+        # the one cut, shared with restrl_eval's scorer backend (inference reads alike)
+        try:
+            return encode_layout(self.tokenizer, self.layout, problem, code, self.max_length, self.truncation,
+                                 self.min_code_tokens)
+        except InputTooLong as exc:
+            raise DataError(f"{where}: {exc}") from None
 
 
 class ScorerDataset:

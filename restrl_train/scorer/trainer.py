@@ -23,9 +23,10 @@ from typing import Any
 from restrl_train.data.records import DataError, LoadedData, Record, load_records
 from restrl_train.data.split import split_by_problem
 from restrl_train.scorer.config import ScorerTrainConfig
-from restrl_train.scorer.encode import Encoder, ScorerDataset, collate, select_records
+from restrl_train.scorer.encode import Encoder, ScorerDataset, collate, select_records, shape_training
 from restrl_train.scorer.evaluate import REPORT_FILE, SPLIT_FILE, heldout_report, write_metadata
 from restrl_train.scorer.metrics import ranking_report
+from restrl_train.scorer.pairwise import ProblemGroupedSampler, pairwise_loss
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ def _make_trainer_class() -> Any:
 
         loss_name = "bce"
         head_lr = 1e-3
+        pair_weight = 0.0
+        group_size = 4
 
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
@@ -87,7 +90,15 @@ def _make_trainer_class() -> Any:
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
             else:
                 loss = torch.nn.functional.mse_loss(torch.sigmoid(z), y)
+            if self.pair_weight > 0 and model.training:
+                loss = loss + self.pair_weight * pairwise_loss(z, y, labels[:, 1])
             return (loss, {"logits": z}) if return_outputs else loss
+
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            if self.pair_weight <= 0:
+                return super()._get_train_sampler(train_dataset)
+            ds = train_dataset if train_dataset is not None else self.train_dataset
+            return ProblemGroupedSampler([it["labels"][1] for it in ds.items], self.group_size, self.args.seed)
 
         def create_optimizer(self, model: Any = None) -> Any:
             if getattr(self, "optimizer", None) is None:
@@ -178,7 +189,9 @@ def train_scorer(cfg: ScorerTrainConfig, callbacks: Sequence[Any] = ()) -> Train
     model, tokenizer = load_base(cfg.base, cfg.dtype, cfg.device)
     encoder = Encoder(tokenizer, cfg.layout, cfg.max_length, cfg.truncation, cfg.min_code_tokens)
     groups = {t: i for i, t in enumerate(sorted({r.task_id for r in data.records}))}
-    train_ds = ScorerDataset(select_records(cfg.kind, train_recs, cfg.prm_label), encoder, groups)
+    # prm labels are one per distinct prefix already; merging programs first would reweight their estimates
+    shaped = shape_training(train_recs, cfg.dedupe and cfg.kind != "prm", cfg.problems)
+    train_ds = ScorerDataset(select_records(cfg.kind, shaped, cfg.prm_label), encoder, groups)
     val_ds = ScorerDataset(select_records(cfg.kind, val_recs, cfg.prm_label), encoder, groups)
     if not len(train_ds) or not len(val_ds):
         raise DataError(f"{data.files[0].path}: no {cfg.kind} examples on the "
@@ -188,6 +201,7 @@ def train_scorer(cfg: ScorerTrainConfig, callbacks: Sequence[Any] = ()) -> Train
                   data_collator=partial(collate, tokenizer.pad_token_id), processing_class=tokenizer,
                   compute_metrics=_compute_metrics, callbacks=list(callbacks))
     trainer.loss_name, trainer.head_lr = cfg.loss, cfg.head_lr
+    trainer.pair_weight, trainer.group_size = cfg.pair_weight, cfg.group_size
     if resume:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)

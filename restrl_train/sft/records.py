@@ -6,9 +6,10 @@ records. A bad file is refused with one line naming the file, the line and the f
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from restrl_eval.jsonl import iter_jsonl
 
 __all__ = ["Record", "SFTDataError", "load_records"]
 
@@ -27,31 +28,18 @@ class Record:
 
 def _from_jsonl(path: Path, limit: int) -> list[Record]:
     out: list[Record] = []
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise SFTDataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SFTDataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise SFTDataError(f"{path}:{lineno}: expected a JSON object with 'prompt' and 'solution'")
-            for key in ("prompt", "solution"):
-                if key not in row:
-                    raise SFTDataError(f"{path}:{lineno}: field {key!r} is missing")
-                if not isinstance(row[key], str):
-                    raise SFTDataError(f"{path}:{lineno}: field {key!r} must be a string, "
-                                       f"not {type(row[key]).__name__}")
-            if not row["solution"].strip():
-                raise SFTDataError(f"{path}:{lineno}: field 'solution' is empty")
-            out.append(Record(row["prompt"], row["solution"]))
-            if limit and len(out) >= limit:
-                break
+    for lineno, row in iter_jsonl(path, SFTDataError):
+        for key in ("prompt", "solution"):
+            if key not in row:
+                raise SFTDataError(f"{path}:{lineno}: field {key!r} is missing")
+            if not isinstance(row[key], str):
+                raise SFTDataError(f"{path}:{lineno}: field {key!r} must be a string, "
+                                   f"not {type(row[key]).__name__}")
+        if not row["solution"].strip():
+            raise SFTDataError(f"{path}:{lineno}: field 'solution' is empty")
+        out.append(Record(row["prompt"], row["solution"]))
+        if limit and len(out) >= limit:
+            break
     if not out:
         raise SFTDataError(f"{path}: no records")
     return out

@@ -1,6 +1,6 @@
 """``collect-values --child-credit/--no-child-credit`` and ``--max-idle``: what each does to the
 records, on a real tiny LM trained for line-by-line programs and real sandboxed execution
-(``tests/_mcts_env.py``), and that the meta file records both.
+(``tests/strategies/mcts/_env.py``), and that the meta file records both.
 
 Definitions checked (see ``restrl_train.data.values``): with child credit, a node's visits
 are the programs sampled at or below it plus one per program credited to it from its
@@ -19,7 +19,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from restrl_eval.benchmarks.base import BENCHMARKS  # noqa: E402
 from restrl_train.cli import cli  # noqa: E402
-from tests._mcts_env import BitsBench, build_bits_lm  # noqa: E402
+from tests.strategies.mcts._env import BitsBench, build_bits_lm  # noqa: E402
 
 SEARCH = ["--budget", "30", "--k", "3", "--keep", "2", "--limit", "4", "--prompt-style", "completion",
           "--max-tokens", "24", "--workers", "1", "--no-progress"]

@@ -61,7 +61,7 @@ def _invoke(group, *args):
 
 @pytest.mark.parametrize("extra, needles", [
     (["--bench", "humaneval+", "--apps-compat", "reference"], ["--apps-compat does not apply", "humaneval+"]),
-    (["--bench", "humaneval+", "-B", "apps_timeout=2"], ["-B apps_timeout does not apply"]),
+    (["--bench", "humaneval+", "-B", "apps_global_timeout=2"], ["-B apps_global_timeout does not apply"]),
     (["--top-p", "1.5"], ["--top-p must be in (0, 1]"]),
     (["--workers", "0"], ["--workers must be at least 1"]),
     (["--backend", "nope"], ["--backend 'nope': unknown policy backend", "transformers"]),
@@ -182,6 +182,15 @@ def test_list_reads_the_registries(monkeypatch):
     only = _invoke(eval_cli, "list", "strategies").output
     assert "greedy" in only and "humaneval+" not in only
     assert _invoke(eval_cli, "list", "nope").exit_code == 2
+
+
+def test_every_in_tree_entry_has_a_description():
+    """Lazily registered factories (apps, bcb, backends) once listed with an empty cell."""
+    from restrl_eval.cli.list import KINDS, _registry, entries
+
+    blank = [(kind, name) for kind in KINDS for name, _, doc in entries(kind)
+             if not doc.strip() and _registry(kind).get(name).__module__.startswith("restrl_eval.")]
+    assert blank == []
 
 
 def test_version_on_both_clis():

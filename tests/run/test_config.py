@@ -144,7 +144,7 @@ def test_sweep_identity_equals_the_pre_runconfig_one(scorer_dir):
     (dict(benchmark=BenchmarkConfig("nobench")), "unknown benchmark 'nobench'"),
     (dict(benchmark=BenchmarkConfig("humaneval+", {"apps_compat": "reference"})),
      "--apps-compat does not apply to benchmark 'humaneval+'"),
-    (dict(benchmark=BenchmarkConfig("humaneval+", {"apps_timeout": 3})), "-B apps_timeout does not apply"),
+    (dict(benchmark=BenchmarkConfig("humaneval+", {"apps_global_timeout": 3})), "-B apps_global_timeout does not apply"),
     (dict(benchmark=BenchmarkConfig("apps500", {"data_dir": "/x"})), "--data-dir does not apply to benchmark 'apps500'"),
     (dict(strategy=StrategyConfig("gredy")), "did you mean 'greedy'"),
     (dict(strategy=StrategyConfig("prm", {"agg": "max"}), scorer=ScorerConfig(".")), "unknown aggregation 'max'"),

@@ -17,6 +17,7 @@ from restrl_eval.benchmarks.apps.loader import load_problems, resolve_apps_path
 from restrl_eval.benchmarks.apps.metric import MetricConfig, build_jobs, judge
 from restrl_eval.benchmarks.apps.problem import AppsProblem, content_hash
 from restrl_eval.benchmarks.apps.prompts import PROMPT_STYLES, AppsPrompt, extract_program, format_prompt
+from restrl_eval.benchmarks.apps.schedule import run_fixed
 from restrl_eval.benchmarks.base import Benchmark, BenchmarkError, Task, Verdict
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class AppsBenchmark(Benchmark):
     def __init__(self, selection: Selection, *, apps_path: str | Path | None = None,
                  apps_compat: str | bool | None = "fixed", apps_prompt: str | None = None,
                  apps_timeout: float = 4.0, apps_global_timeout: float = 60.0, apps_memory_mb: int = 4096,
-                 apps_split: str = "test", **options: Any) -> None:
+                 apps_split: str = "test", apps_sample_budget: float | None = None,
+                 apps_early_stop: int | None = None, timeout: float | None = None,
+                 sample_budget: float | None = None, early_stop: int | None = None, **options: Any) -> None:
         self.name = selection.name
         self.selection = selection
         # ``prompt_style`` is accepted as an alias when it names an APPS style; other values
@@ -78,9 +81,14 @@ class AppsBenchmark(Benchmark):
         self.prompt_style = style
         if apps_compat is None or isinstance(apps_compat, bool):  # a CLI flag: on means the reference
             apps_compat = "reference" if apps_compat else "fixed"
+        # ``timeout``/``sample_budget``/``early_stop`` are short aliases of the apps_* keys
+        per_test = _alias("timeout", timeout, "apps_timeout", apps_timeout, 4.0)
+        budget = _alias("sample_budget", sample_budget, "apps_sample_budget", apps_sample_budget, None)
+        stop = _alias("early_stop", early_stop, "apps_early_stop", apps_early_stop, None)
         try:
-            self.metric = MetricConfig(apps_compat, float(apps_timeout), float(apps_global_timeout), int(apps_memory_mb))
-        except ValueError as exc:
+            self.metric = MetricConfig(apps_compat, float(per_test), float(apps_global_timeout), int(apps_memory_mb),
+                                       None if budget is None else float(budget), None if stop is None else int(stop))
+        except (TypeError, ValueError) as exc:
             raise BenchmarkError(str(exc)) from None
         self.split = apps_split
         self.path = resolve_apps_path(apps_path)
@@ -164,12 +172,15 @@ class AppsBenchmark(Benchmark):
     # -- judging -----------------------------------------------------------------------
     def check(self, task: Task, programs: Sequence[str], executor: Executor) -> list[Verdict]:
         problem = self.problem(task)
-        plan = [build_jobs(problem, prog, self.metric, tag=f"{task.task_id}#{k}") for k, prog in enumerate(programs)]
-        results = executor.run_many([job for jobs in plan for job in jobs])
-        verdicts, at = [], 0
-        for jobs in plan:
-            report = judge(problem, results[at:at + len(jobs)], self.metric)
-            at += len(jobs)
+        if self.metric.compat == "fixed":
+            per_sample = run_fixed(problem, programs, self.metric, executor, tag=task.task_id)
+        else:
+            jobs = [build_jobs(problem, prog, self.metric, tag=f"{task.task_id}#{k}")[0]
+                    for k, prog in enumerate(programs)]
+            per_sample = [[r] for r in executor.run_many(jobs)]
+        verdicts = []
+        for results in per_sample:
+            report = judge(problem, results, self.metric)
             verdicts.append(Verdict(task.task_id, report.passed, report.status, report.reward, report.n_passed,
                                     len(report.outcomes),
                                     {"tests": list(report.outcomes), "compat": self.metric.compat,
@@ -177,16 +188,30 @@ class AppsBenchmark(Benchmark):
         return verdicts
 
 
-def _factory(selection: Callable[[], Selection]) -> Callable[..., AppsBenchmark]:
+def _alias(short: str, short_value: Any, long: str, long_value: Any, default: Any) -> Any:
+    """The value of an option given as ``short`` or ``long`` (both: they must agree)."""
+    if short_value is None:
+        return long_value
+    if long_value not in (None, default) and long_value != short_value:
+        raise BenchmarkError(f"APPS: -B {short}={short_value} and -B {long}={long_value} disagree")
+    return short_value
+
+
+def _factory(selection: Callable[[], Selection], doc: str) -> Callable[..., AppsBenchmark]:
     def make(**options: Any) -> AppsBenchmark:
         return AppsBenchmark(selection(), **options)
 
+    make.__doc__ = doc  # `restrl-eval list` shows its first line
     return make
 
 
 # registered lazily by name in ``restrl_eval.benchmarks``
-apps500 = _factory(lambda: Selection("apps500", ids=tuple(apps500_ids())))
-apps_intro = _factory(lambda: Selection("apps-intro", difficulty="introductory"))
-apps_interview = _factory(lambda: Selection("apps-interview", difficulty="interview"))
-apps_competition = _factory(lambda: Selection("apps-competition", difficulty="competition"))
-apps_full = _factory(lambda: Selection("apps-full"))
+apps500 = _factory(lambda: Selection("apps500", ids=tuple(apps500_ids())),
+                   "APPS-500: ReST-RL's 500-problem APPS test subset (your APPS copy, --apps-path).")
+apps_intro = _factory(lambda: Selection("apps-intro", difficulty="introductory"),
+                      "APPS test split, introductory problems (--apps-path).")
+apps_interview = _factory(lambda: Selection("apps-interview", difficulty="interview"),
+                          "APPS test split, interview problems (--apps-path).")
+apps_competition = _factory(lambda: Selection("apps-competition", difficulty="competition"),
+                            "APPS test split, competition problems (--apps-path).")
+apps_full = _factory(lambda: Selection("apps-full"), "APPS test split, all 5000 problems (--apps-path).")

@@ -24,18 +24,37 @@ _KIB = 1024
 @dataclass(frozen=True)
 class MetricConfig:
     """``timeout_s``: per test (reference: 4). ``global_timeout_s``: reference mode only
-    (ReST-RL: 60; the process is given one more second, as its ``join`` does)."""
+    (ReST-RL: 60; the process is given one more second, as its ``join`` does).
+    ``sample_budget_s`` (fixed mode; None: unbounded, the metric's default): the seconds all
+    tests of one sample may take together; tests run in order, a running test's limit is
+    cut to what is left, and tests not run when it is spent count as ``timeout``.
+    ``early_stop`` (fixed mode; None: off, the metric's default): after this many timed-out
+    tests (in test order) every later test counts as ``timeout`` without running; a
+    training-reward setting, not the reference metric (which runs every test)."""
 
     compat: str = "fixed"
     timeout_s: float = 4.0
     global_timeout_s: float = 60.0
     memory_mb: int = 4096
+    sample_budget_s: float | None = None
+    early_stop: int | None = None
 
     def __post_init__(self) -> None:
         if self.compat not in COMPAT_MODES:
             raise ValueError(f"apps_compat must be one of {', '.join(COMPAT_MODES)}, not {self.compat!r}")
         if not self.timeout_s > 0 or not self.global_timeout_s > 0:
             raise ValueError("APPS timeouts must be positive")
+        if self.sample_budget_s is not None and not self.sample_budget_s > 0:
+            raise ValueError("apps_sample_budget must be positive seconds")
+        if self.early_stop is not None and self.early_stop < 1:
+            raise ValueError("apps_early_stop must be a count of timeouts >= 1")
+        if self.compat == "reference" and (self.sample_budget_s is not None or self.early_stop is not None):
+            raise ValueError("apps_sample_budget and apps_early_stop apply to apps_compat=fixed; the reference "
+                             "mode keeps its global timeout (apps_global_timeout)")
+
+    @property
+    def budgeted(self) -> bool:
+        return self.sample_budget_s is not None or self.early_stop is not None
 
 
 @dataclass(frozen=True)
@@ -99,22 +118,25 @@ def build_jobs(problem: AppsProblem, program: str, cfg: MetricConfig, tag: str =
                         message_bytes=max(8 * _KIB * _KIB, 8 * _expected_size(problem)))
         return [Job(program, driver_text(), {**base, "mode": "reference", "inputs": inputs},
                     limits=limits, profile=Profile.STRICT, tag=f"{tag}:all")]
-    jobs = []
-    for i in range(n):
-        payload = {**base, "mode": "fixed", "index": i}
-        if style == "stdin":
-            want = len(str(problem.outputs[i]).encode())
-            limits = Limits(timeout_s=cfg.timeout_s + 1.0, memory_mb=cfg.memory_mb,
-                            output_bytes=max(64 * _KIB, want + 64 * _KIB))
-            jobs.append(Job(program, driver_text(), payload, stdin=_stdin_text(problem.inputs[i]),
-                            limits=limits, profile=Profile.STRICT, tag=f"{tag}:{i}"))
-        else:
-            payload["args"] = drv.encode(_call_args(problem.inputs[i], keep_rest=True))
-            limits = Limits(timeout_s=2 * cfg.timeout_s + 1.0, memory_mb=cfg.memory_mb,
-                            message_bytes=max(8 * _KIB * _KIB, 8 * len(str(problem.outputs[i]))))
-            jobs.append(Job(program, driver_text(), payload, limits=limits, profile=Profile.STRICT,
-                            tag=f"{tag}:{i}"))
-    return jobs
+    return [fixed_job(problem, program, cfg, i, tag=tag) for i in range(n)]
+
+
+def fixed_job(problem: AppsProblem, program: str, cfg: MetricConfig, i: int, *, timeout_s: float | None = None,
+              tag: str = "") -> Job:
+    """Fixed mode: the job of test ``i``, limited to ``timeout_s`` (default: ``cfg.timeout_s``)
+    per run of the program (a call-based test loads, then calls: twice that at most)."""
+    t = cfg.timeout_s if timeout_s is None else timeout_s
+    payload = {"style": "call" if problem.fn_name else "stdin", "timeout": t, "preamble": drv.PREAMBLE,
+               "fn_name": problem.fn_name, "mode": "fixed", "index": i}
+    if not problem.fn_name:
+        want = len(str(problem.outputs[i]).encode())
+        limits = Limits(timeout_s=t + 1.0, memory_mb=cfg.memory_mb, output_bytes=max(64 * _KIB, want + 64 * _KIB))
+        return Job(program, driver_text(), payload, stdin=_stdin_text(problem.inputs[i]),
+                   limits=limits, profile=Profile.STRICT, tag=f"{tag}:{i}")
+    payload["args"] = drv.encode(_call_args(problem.inputs[i], keep_rest=True))
+    limits = Limits(timeout_s=2 * t + 1.0, memory_mb=cfg.memory_mb,
+                    message_bytes=max(8 * _KIB * _KIB, 8 * len(str(problem.outputs[i]))))
+    return Job(program, driver_text(), payload, limits=limits, profile=Profile.STRICT, tag=f"{tag}:{i}")
 
 
 def _messages(result: ExecResult, kind: str) -> list[Mapping[str, Any]]:
@@ -141,7 +163,11 @@ def _error_text(result: ExecResult) -> str:
     return result.detail[:500]
 
 
-def _judge_fixed_test(problem: AppsProblem, i: int, result: ExecResult) -> tuple[str, str]:
+def judge_fixed_test(problem: AppsProblem, i: int, result: ExecResult | None) -> tuple[str, str]:
+    """Fixed mode: one test's outcome and why. ``None``: the test never ran (the sample's
+    budget was spent or ``early_stop`` was reached): ``timeout``."""
+    if result is None:
+        return "timeout", "not run: the sample's time budget or early stop was reached"
     if _messages(result, "compile_error"):
         return "compile_error", _error_text(result)
     if result.status is Status.TIMEOUT:
@@ -173,21 +199,26 @@ def _summary(outcomes: list[str], lost_status: str = "", detail: str = "") -> Te
     return TestReport(tuple(outcomes), first, detail)
 
 
-def judge(problem: AppsProblem, results: Sequence[ExecResult], cfg: MetricConfig) -> TestReport:
-    """Per-test outcomes from the results of ``build_jobs``' jobs, compared here."""
+def judge(problem: AppsProblem, results: Sequence[ExecResult | None], cfg: MetricConfig) -> TestReport:
+    """Per-test outcomes from the results of ``build_jobs``' jobs, compared here (fixed
+    mode: ``None`` for a test that never ran, see ``judge_fixed_test``)."""
     n = problem.n_tests
-    broken = [r for r in results if r.status is Status.SANDBOX_ERROR]
+    broken = [r for r in results if r is not None and r.status is Status.SANDBOX_ERROR]
     if broken:  # the sandbox failed, not the program: say so rather than blame it
         return TestReport(("error",) * n, "sandbox_error", broken[0].detail[:500])
     if cfg.compat == "fixed":
-        outcomes, details = [], []
+        outcomes, details, timeouts = [], [], 0
         for i, res in enumerate(results[:n]):
-            outcome, why = _judge_fixed_test(problem, i, res)
+            outcome, why = judge_fixed_test(problem, i, res)
+            if cfg.early_stop is not None and timeouts >= cfg.early_stop:
+                outcome, why = "timeout", f"not run: early stop after {timeouts} timeouts"
+            timeouts += outcome == "timeout"
             outcomes.append(outcome)
             if why and outcome != "pass":
                 details.append(f"test {i}: {why}")
         return _summary(outcomes, detail=details[0] if details else "")
     result = results[0]
+    assert result is not None  # reference mode: one job, always run
     if _messages(result, "compile_error"):
         return _summary(["compile_error"] * n, detail=_error_text(result))
     if not result.finished:

@@ -210,18 +210,22 @@ def _hard(split: str, options: dict[str, Any]) -> BigCodeBench:
 
 # The registered factories (``restrl_eval.benchmarks`` names them lazily as "module:attr").
 def bcb_complete(**options: Any) -> BigCodeBench:
+    """BigCodeBench complete split (1140 tasks; docstring prompts)."""
     options.pop("bcb_hard_ids", None)
     return BigCodeBench("complete", **options)
 
 
 def bcb_instruct(**options: Any) -> BigCodeBench:
+    """BigCodeBench instruct split (1140 tasks; natural-language prompts)."""
     options.pop("bcb_hard_ids", None)
     return BigCodeBench("instruct", **options)
 
 
 def bcb_hard_complete(**options: Any) -> BigCodeBench:
+    """BigCodeBench-Hard complete (needs -B bcb_hard_ids=FILE)."""
     return _hard("complete", options)
 
 
 def bcb_hard_instruct(**options: Any) -> BigCodeBench:
+    """BigCodeBench-Hard instruct (needs -B bcb_hard_ids=FILE)."""
     return _hard("instruct", options)

@@ -45,7 +45,8 @@ class EvalPlusBenchmark(Benchmark):
 
     def __init__(self, family: str, plus: bool, *, data_dir: str | os.PathLike[str] | None = None,
                  min_time_limit: float = DEFAULT_MIN_TIME_LIMIT,
-                 gt_time_limit_factor: float = DEFAULT_GT_TIME_LIMIT_FACTOR, **_ignored: Any) -> None:
+                 gt_time_limit_factor: float = DEFAULT_GT_TIME_LIMIT_FACTOR, chunk_s: float | None = None,
+                 **_ignored: Any) -> None:
         if family not in ("humaneval", "mbpp"):
             raise BenchmarkError(f"unknown evalplus family {family!r}")
         self.family, self.plus = family, plus
@@ -55,8 +56,12 @@ class EvalPlusBenchmark(Benchmark):
         self.truth_cache = TruthCache(self.dataset)
         self._tasks = [self._task(p) for p in self.dataset.problems.values()]
         self._by_id = {t.task_id: t for t in self._tasks}
+        if chunk_s is not None and not float(chunk_s) > 0:
+            raise BenchmarkError(f"{self.name}: chunk_s must be positive seconds (judge_chunks.py)")
+        # chunk_s: split long plus phases across workers (judge_chunks.py); off by default (parity)
         self.judge = StagedJudge(self.name, family, plus, self.dataset, self.truth_cache,
-                                 self.min_time_limit, self.gt_time_limit_factor)
+                                 self.min_time_limit, self.gt_time_limit_factor,
+                                 None if chunk_s is None else float(chunk_s))
 
     def _task(self, p: Problem) -> Task:
         instruction = f"{INSTRUCTION_PREFIX}\n```\n{p.prompt.strip()}\n```\n"

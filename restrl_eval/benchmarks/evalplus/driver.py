@@ -10,11 +10,15 @@ class Timeout(Exception):  # like evalplus' TimeoutException: catchable by `exce
     pass
 
 
-def _evalplus_timer():
+def _evalplus_timer(restrl):
     """The per-call alarm, with references captured before the program runs.
 
-    Returns (on_alarm, time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM): the C
-    functions, not signal.signal's enum-converting wrapper, since they run twice per call."""
+    Returns (on_alarm, time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM, clear): the C
+    functions, not signal.signal's enum-converting wrapper, since they run twice per call.
+    ``on_alarm`` starts the sandbox's watchdog before raising: a program that swallows the
+    ``Timeout`` and runs on is killed from outside after a short grace (evalplus kills it at
+    its process budget; the verdict is the same, ``timeout`` at that input). ``clear`` ends
+    the watch when a call ends."""
     import contextlib
     import signal
     import sys
@@ -22,8 +26,10 @@ def _evalplus_timer():
     setitimer, set_handler, ITIMER_REAL, SIGALRM = (signal.setitimer, sys.modules["_signal"].signal,
                                                     int(signal.ITIMER_REAL), int(signal.SIGALRM))
     max_ = max
+    fired, clear = restrl.watchdog()
 
     def on_alarm(signum, frame):
+        fired()
         raise Timeout("Timed out!")
 
     @contextlib.contextmanager
@@ -34,8 +40,9 @@ def _evalplus_timer():
             yield
         finally:
             setitimer(ITIMER_REAL, 0)
+            clear()
 
-    return on_alarm, time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM
+    return on_alarm, time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM, clear
 
 
 def _evalplus_name_of():
@@ -237,11 +244,11 @@ def _evalplus_calls(emit, encoded, timer, name_of, describe):
     import builtins
     import sys
 
-    on_alarm, _time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM = timer
+    on_alarm, _time_limit, setitimer, set_handler, ITIMER_REAL, SIGALRM, clear = timer
     BaseException_, isinstance, enumerate, min, max = (builtins.BaseException, builtins.isinstance,
                                                        builtins.enumerate, builtins.min, builtins.max)
 
-    def run(p, fn, inputs, limits, left):
+    def run(p, fn, inputs, limits, left, timed=False):
         for i, inp in enumerate(inputs):
             remaining = left()
             if remaining <= 0:
@@ -262,14 +269,19 @@ def _evalplus_calls(emit, encoded, timer, name_of, describe):
                         sys.stdin, sys.stdout, sys.stderr = saved
                 finally:
                     setitimer(ITIMER_REAL, 0)
+                    clear()
             except BaseException_ as exc:
                 if (by_budget and isinstance(exc, Timeout)) or left() <= 0:
                     return "killed"
                 emit(kind="o", p=p, i=i, x=name_of(exc), **describe(exc))
                 return "error"
-            if left() <= 0:
+            after = left()
+            if after <= 0:
                 return "killed"
-            emit(kind="o", p=p, i=i, **encoded(out, 10.0 + max(left(), 0.0)))
+            if timed:  # a chunk of a phase: the harness adds the times up in input order
+                emit(kind="o", p=p, i=i, t=remaining - after, **encoded(out, 10.0 + after))
+            else:
+                emit(kind="o", p=p, i=i, **encoded(out, 10.0 + after))
         return "done"
 
     return run
@@ -305,7 +317,7 @@ def _evalplus_judge(payload, emit, load, run_calls, name_of, describe):
         if left() <= 0:
             emit(kind="end", p=p, r="killed")
             return
-        reason = run_calls(p, fn, inputs, limits, left)
+        reason = run_calls(p, fn, inputs, limits, left, bool(phase.get("timed")))
         emit(kind="end", p=p, r=reason)
         if reason == "killed":
             return
@@ -315,7 +327,7 @@ def _restrl_evalplus_main(restrl):
     import json
 
     payload = json.loads(restrl.payload)
-    timer = _evalplus_timer()
+    timer = _evalplus_timer(restrl)
     name_of = _evalplus_name_of()
     encoded = _evalplus_encoded(payload, timer[1], name_of)
     load = _evalplus_loader(restrl, payload["entry_point"], timer[1])

@@ -23,6 +23,7 @@ from restrl_eval.benchmarks.evalplus.data import (
     mbpp_failed_inputs_for_json,
     memory_wall,
 )
+from restrl_eval.benchmarks.evalplus.judge_chunks import chunk_bounds, chunk_times, merge_chunks
 from restrl_eval.benchmarks.evalplus.oracle import FAIL, PASS, UNDECIDED, ExpectedPhase, PhaseResult, judge_phase
 from restrl_eval.benchmarks.evalplus.truth import DRIVER, MEMORY_MB, compute_truth
 
@@ -49,8 +50,9 @@ class StagedJudge:
     phase set and shared by every job."""
 
     def __init__(self, name: str, family: str, plus: bool, dataset: Dataset, truth_cache: TruthCache,
-                 min_time_limit: float, gt_time_limit_factor: float) -> None:
+                 min_time_limit: float, gt_time_limit_factor: float, chunk_s: float | None = None) -> None:
         self.name, self.family, self.plus = name, family, plus
+        self.chunk_s = chunk_s  # judge_chunks: None (the default) judges every phase in one process
         self.dataset, self.truth_cache = dataset, truth_cache
         self.min_time_limit, self.gt_time_limit_factor = min_time_limit, gt_time_limit_factor
         self._prepared: dict[tuple[str, tuple[tuple[str, int | None], ...]], _Prepared] = {}
@@ -92,6 +94,32 @@ class StagedJudge:
                 self._expected[task_id] = {"base": ExpectedPhase(truth.base, truth.base_large),
                                            "plus": ExpectedPhase(truth.plus, truth.plus_large)}
         return prepared
+
+    def _prepare_chunk(self, task_id: str, start: int, stop: int, executor: Executor) -> _Prepared:
+        """Payload for plus inputs ``start:stop`` alone, each call's time reported, under the
+        whole phase's budget (``judge_chunks``)."""
+        key = (task_id, (("plus", start), ("chunk", stop)))
+        with self._lock:
+            if key in self._prepared:
+                return self._prepared[key]
+        truth = self._truth[task_id]
+        limits, budget = self._limits(truth.plus_time)
+        inputs = self.dataset.problems[task_id].plus_input[start:stop]
+        p = self.dataset.problems[task_id]
+        payload = json.dumps({"mode": "judge", "entry_point": p.entry_point, "guard": True,
+                              "materialize": self.family == "mbpp" and p.entry_point in MBPP_OUTPUT_SET_EQ,
+                              "phases": [{"inputs": encode_inputs(inputs), "limits": limits[start:stop],
+                                          "budget": budget, "timed": True}]})
+        prepared = _Prepared(payload, ("plus",), budget + 10.0)
+        with self._lock:
+            self._prepared[key] = prepared
+        return prepared
+
+    def _chunks(self, task_id: str) -> list[tuple[int, int]]:
+        truth = self._truth[task_id]
+        run = self._run_length(task_id, "plus", None, truth)
+        first = len(self.dataset.problems[task_id].base_input) + 1
+        return chunk_bounds(truth.plus_time[:run], self.chunk_s, first)
 
     def _job(self, prepared: _Prepared, program: str, tag: str) -> Job:
         from restrl_eval.execution import Job, Limits, Profile
@@ -187,17 +215,36 @@ class StagedJudge:
                     out[i][phase] = result
             if rest:
                 pending.append((i, tuple(rest)))
-        for i, left in pending:
-            spec_rest = tuple((phase, None) for phase in left)
-            prepared_rest = self._prepare_task(task_id, spec_rest, executor)
-            res = executor.run(self._job(prepared_rest, programs[i], f"{task_id}#{i}:{left[0]}"))
-            reports = self._phase_reports(res, prepared_rest.phases)
-            for k, phase in enumerate(left):
-                outputs, end, why = reports[phase]
-                if k > 0 and end is None and not outputs and reports[left[k - 1]][1] in (None, "killed"):
-                    end = None  # only reachable with several pending phases: judged a timeout below
-                out[i][phase] = self._judge(task_id, phase, None, outputs, end, why)
+        self._judge_rest(task_id, programs, pending, executor, out)
         return out
+
+    def _judge_rest(self, task_id: str, programs: Sequence[str], pending: list[tuple[int, tuple[str, ...]]],
+                    executor: Executor, out: list[dict[str, PhaseResult]]) -> None:
+        """The phases stage one left undecided, each whole in a fresh process (all pending
+        programs at once); a lone long plus phase in input chunks when ``chunk_s`` is set."""
+        plans: list[tuple[int, tuple[str, ...], list[_Prepared], list[tuple[int, int]]]] = []
+        for i, left in pending:
+            bounds = self._chunks(task_id) if left == ("plus",) and self.chunk_s is not None else []
+            if len(bounds) > 1:
+                plans.append((i, left, [self._prepare_chunk(task_id, a, b, executor) for a, b in bounds], bounds))
+            else:
+                spec_rest = tuple((phase, None) for phase in left)
+                plans.append((i, left, [self._prepare_task(task_id, spec_rest, executor)], []))
+        jobs = [self._job(prep, programs[i], f"{task_id}#{i}:{left[0]}{'.' + str(k) if bounds else ''}")
+                for i, left, preps, bounds in plans for k, prep in enumerate(preps)]
+        results = iter(executor.run_many(jobs))
+        for i, left, preps, bounds in plans:
+            got = [next(results) for _ in preps]
+            if bounds:
+                reports = [self._phase_reports(res, ("plus",))["plus"] for res in got]
+                budget = self._limits(self._truth[task_id].plus_time)[1]
+                outputs, end, why = merge_chunks(bounds, reports, [chunk_times(r.messages) for r in got], budget)
+                out[i]["plus"] = self._judge(task_id, "plus", None, outputs, end, why)
+                continue
+            by_phase = self._phase_reports(got[0], preps[0].phases)
+            for phase in left:
+                outputs, end, why = by_phase[phase]
+                out[i][phase] = self._judge(task_id, phase, None, outputs, end, why)
 
     def _fail_tests(self, task_id: str, phase: str, result: PhaseResult) -> list[Any]:
         index = result.failed_input_index()

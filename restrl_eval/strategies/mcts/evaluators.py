@@ -101,50 +101,47 @@ class LeafEvaluator(abc.ABC):
         return {"evaluator": self.name}
 
 
-class ValueEvaluator(LeafEvaluator):
+class _ScorerEvaluator(LeafEvaluator):
+    """The scorer-backed evaluators: per job, one scorer call over its new states (when
+    ``values_states``) and its non-blank programs; they differ in the scorer method."""
+
+    method = ""  # the Scorer method: "value" (states and programs) or "score" (programs)
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+
+    def evaluate(self, jobs: Sequence[EvalJob]) -> list[EvalOutcome]:
+        out = []
+        for job in jobs:
+            programs = [p for p in job.programs if p.strip()]  # a blank program is never scored
+            states = list(job.states) if self.values_states else []
+            texts = states + programs
+            values, calls, tokens = _metered(self.scorer, self.method, job.problem, texts)
+            _check_len(f"scorer.{self.method}", values, len(texts))
+            vals = [_finite(v) for v in values]
+            by_program = dict(zip(programs, vals[len(states):]))
+            state_vals = tuple(vals[: len(states)]) if self.values_states else (None,) * len(job.states)
+            out.append(EvalOutcome(state_vals, tuple(by_program.get(p) for p in job.programs),
+                                   scorer_calls=calls, scorer_tokens=tokens))
+        return out
+
+
+class ValueEvaluator(_ScorerEvaluator):
     """VM-MCTS: ``scorer.value`` on states and programs together, one call per job."""
 
     name = "vm"
     score_key = "vm"
     values_states = True
-
-    def __init__(self, scorer: Any) -> None:
-        self.scorer = scorer
-
-    def evaluate(self, jobs: Sequence[EvalJob]) -> list[EvalOutcome]:
-        out = []
-        for job in jobs:
-            programs = [p for p in job.programs if p.strip()]  # a blank program is never scored
-            texts = list(job.states) + programs
-            values, calls, tokens = _metered(self.scorer, "value", job.problem, texts)
-            _check_len("scorer.value", values, len(texts))
-            vals = [_finite(v) for v in values]
-            by_program = dict(zip(programs, vals[len(job.states):]))
-            out.append(EvalOutcome(tuple(vals[: len(job.states)]), tuple(by_program.get(p) for p in job.programs),
-                                   scorer_calls=calls, scorer_tokens=tokens))
-        return out
+    method = "value"
 
 
-class OutcomeEvaluator(LeafEvaluator):
+class OutcomeEvaluator(_ScorerEvaluator):
     """ORM-MCTS: ``scorer.score`` on the complete programs (the rollouts)."""
 
     name = "orm"
     score_key = "orm"
     values_states = False
-
-    def __init__(self, scorer: Any) -> None:
-        self.scorer = scorer
-
-    def evaluate(self, jobs: Sequence[EvalJob]) -> list[EvalOutcome]:
-        out = []
-        for job in jobs:
-            programs = [p for p in job.programs if p.strip()]  # a blank program is never scored
-            scores, calls, tokens = _metered(self.scorer, "score", job.problem, programs)
-            _check_len("scorer.score", scores, len(programs))
-            by_program = {p: _finite(s) for p, s in zip(programs, scores)}
-            out.append(EvalOutcome((None,) * len(job.states), tuple(by_program.get(p) for p in job.programs),
-                                   scorer_calls=calls, scorer_tokens=tokens))
-        return out
+    method = "score"
 
 
 class ExecutionEvaluator(LeafEvaluator):

@@ -128,3 +128,44 @@ def test_failures_carry_the_message_and_a_traceback_tail(env):
                                                  "'(' was never closed (line 12)")
     assert v_evil.details["base"] == "fail"
     assert v_evil.details["detail"].startswith("base: input 0: E\nTraceback")
+
+
+SWALLOWER = ("from typing import List\n\n\n"
+             "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+             "    while True:\n        try:\n            while True:\n                pass\n"
+             "        except BaseException:\n            pass\n")
+
+
+def test_a_swallowed_per_call_timer_is_enforced_from_outside(env):
+    """The 9-line HumanEval/0 sample of issue 17: it catches evalplus' Timeout and loops
+    on, which held a worker for every phase budget (154 s). The sandbox's watchdog kills it
+    a grace after its per-call limit (1 s here) in each phase: evalplus' verdict, timeout,
+    in a few seconds."""
+    import time
+
+    he, _, ex = env
+    judge(he, ex, "HumanEval/0", [canonical(he, "HumanEval/0")])  # expected outputs computed outside the timing
+    start = time.monotonic()
+    v = judge(he, ex, "HumanEval/0", [SWALLOWER])[0]
+    took = time.monotonic() - start
+    assert (v.passed, v.status, v.details["base"], v.details["plus"]) == (False, "timeout", "timeout", "timeout")
+    assert v.details["detail"].startswith("base: killed at input 0")
+    assert took < 5.0, f"judged in {took:.1f} s"
+
+
+def test_swallowing_after_some_inputs_keeps_the_failing_input(env):
+    """Right on the first three calls, then a swallowed timer: evalplus' process is killed
+    at input 3 (timeout); so is restrl's, by the watchdog, and it says which input."""
+    he, _, ex = env
+    prog = canonical(he, "HumanEval/0") + (
+        "\n_calls = [0]\n_ref = has_close_elements\n"
+        "def has_close_elements(numbers, threshold):\n"
+        "    _calls[0] += 1\n"
+        "    while _calls[0] > 3:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:\n            pass\n"
+        "    return _ref(numbers, threshold)\n")
+    v = judge(he, ex, "HumanEval/0", [prog])[0]
+    assert (v.status, v.details["base"]) == ("timeout", "timeout")
+    assert v.details["detail"].startswith("base: killed at input 3")
+    # evalplus writes input progress - 1 into *_fail_tests (its counter stops at 3)
+    assert v.details["base_fail_tests"] == [list(he.dataset.problems["HumanEval/0"].base_input[2])]

@@ -1,4 +1,4 @@
-"""A third-party package as restrl's plugin authors would write it (used by tests/test_plugins.py).
+"""A third-party package as restrl's plugin authors would write it (used by tests/test_registry_plugins.py).
 
 It registers one part in each entry-point group (``restrl.benchmarks``, ``restrl.strategies``,
 ``restrl.policy_backends``, ``restrl.scorer_backends``), plus two mistakes the registry must

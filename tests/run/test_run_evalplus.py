@@ -12,14 +12,7 @@ from restrl_eval.cli.main import cli
 pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_greedy_on_humaneval_plus_limit_2(tiny_lm_dir, tmp_path):

@@ -17,7 +17,7 @@ programs are built line by line and tests give partial credit (as APPS tests do)
 A pure simulation of this environment (same search code, an ideal sampler with q = 0.4 at
 every slot, 320 tasks) gives, at budget 30: independent sampling ~0.58 of tasks solved, MCTS
 (c = 0.2) ~0.82, MCTS with c = 5 ~0.61. With the trained model (whose bits are not exactly
-Bernoulli(0.4) and which repeats itself more), ``tests/test_mcts_exec.py`` measures 14/32,
+Bernoulli(0.4) and which repeats itself more), ``tests/strategies/mcts/test_exec.py`` measures 14/32,
 29/32 and, for c = 50, 21/32: part of a tree's gain is diversity (samples split evenly
 between first lines), the rest comes from the values.
 """
@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from restrl_eval.benchmarks.base import Benchmark, Task, Verdict
 from restrl_eval.execution import Job, Limits

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from tests._run_bench import ArithBench  # noqa: E402  (importing registers arith-test)
 from click.testing import CliRunner  # noqa: E402
 
 from restrl_train.cli import cli  # noqa: E402
+from tests._run_bench import ArithBench  # noqa: E402  (importing registers arith-test)
 
 BUDGET = 6
 
@@ -43,10 +43,13 @@ def test_collect_writes_node_and_program_records_then_resumes(tiny_lm_dir, tmp_p
         assert nodes[0]["visits"] >= BUDGET
         assert len(nodes) == t["nodes"]
         assert all(0.0 <= r["value"] <= 1.0 for r in mine if r["kind"] != "task")
-        assert {r["problem"] for r in mine[:-1]} == {ArithBench().prompt(ArithBench().task(t["task_id"]), "chat")}
+        bench, task = ArithBench(), ArithBench().task(t["task_id"])
+        assert {r["problem"] for r in mine[:-1]} == {bench.problem_text(task)}  # raw text, as collect-outcomes
+        assert {r["prompt"] for r in mine[:-1]} == {bench.prompt(task, "chat")}  # and the policy prompt
         assert t["best_reward"] == max(r["value"] for r in programs)
     meta = json.loads((tmp_path / "v.jsonl.meta.json").read_text())
     assert meta["budget"] == BUDGET and meta["mcts"]["c"] == 0.2 and meta["evaluator"] == "exec"
+    assert meta["problem_field"] == "raw" and meta["eval_benchmarks"] == []
 
     before = out.read_text()
     res = _invoke(tiny_lm_dir, out, "--limit", "3")

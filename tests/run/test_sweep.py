@@ -15,14 +15,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-import tests._run_bench  # noqa: E402,F401  (registers arith-test)
 from click.testing import CliRunner  # noqa: E402
 
+import tests._run_bench  # noqa: E402,F401  (registers arith-test)
 from restrl_eval.backends import Generation, GenerationRequest  # noqa: E402
 from restrl_eval.cli.main import cli  # noqa: E402
 from restrl_eval.run.sweep import CachingPolicy, SampleCache, plan_cells  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _args(lm, scorer, out, strategies="orm,vm-mcts", budgets="2,6", limit=3, *extra):

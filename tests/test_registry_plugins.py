@@ -54,6 +54,18 @@ def test_each_entry_point_group_finds_its_plugin() -> None:
     assert got["scorer"] == [{"path": "ckpt", "k": 1}, True]
 
 
+def test_a_plugin_strategy_refuses_an_argument_it_does_not_take() -> None:
+    res = _run("""
+        from restrl_eval.strategies import create_strategy
+        try:
+            create_strategy("low-temp", {"bogus": 1})
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+    """)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "StrategyError strategy 'low-temp' has no argument 'bogus' (known: temperature)"
+
+
 def test_a_plugin_of_the_wrong_kind_is_an_error_naming_it() -> None:
     res = _run("""
         from restrl_eval.benchmarks import get_benchmark

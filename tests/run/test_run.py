@@ -17,16 +17,7 @@ pytest.importorskip("torch")
 FAST = ["--bench", "arith-test", "--max-tokens", "16", "--workers", "1", "--no-progress"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """On a small shared machine torch's thread pool oversubscribes the cores and a
-    tiny model runs 10-30x slower; one intra-op thread keeps these tests fast."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def invoke(*args: str):

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 N_TASKS = 8  # every task of the arith-test benchmark
 
 
@@ -27,15 +27,8 @@ def _args(lm: Path, scorer: Path, out: Path, batch: int = 1) -> list[str]:
             "--batch-tasks", str(batch), "--out", str(out)]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The in-process run must compute like the subprocess (OMP_NUM_THREADS=1)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+# the in-process run must compute like the subprocess (OMP_NUM_THREADS=1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rows(path: Path) -> list[dict]:
@@ -95,9 +88,9 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_lm_dir, tiny_scorer
     assert _rows(killed / "samples.jsonl")[: len(kept)] == kept
 
     # the uninterrupted reference run, in this process (a third interpreter start is slow)
-    import tests._run_bench  # noqa: F401
     from click.testing import CliRunner
 
+    import tests._run_bench  # noqa: F401
     from restrl_eval.cli.main import cli
 
     res = CliRunner().invoke(cli, _args(Path(tiny_lm_dir), Path(tiny_scorer_dir), clean, batch),

@@ -112,7 +112,7 @@ def test_unknown_benchmark_and_bad_data_hash(cache_env):
     assert res.exit_code != 0 and "unknown benchmark 'humaneval++'" in res.output and "humaneval+" in res.output
     data = cache_env / "data"
     data.mkdir()
-    src = Path(__file__).resolve().parents[1] / "restrl_eval" / "data" / "HumanEvalPlus-v0.1.10.jsonl.gz"
+    src = Path(__file__).resolve().parents[2] / "restrl_eval" / "data" / "HumanEvalPlus-v0.1.10.jsonl.gz"
     shutil.copy(src, data / src.name)
     with open(data / src.name, "ab") as f:
         f.write(b"tampered")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests._run_bench import ArithBench
-
 pytest.importorskip("torch")
 
 from restrl_eval.backends import aggregate, load_policy, load_scorer  # noqa: E402
@@ -22,16 +20,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def policy(tiny_policy):
     return tiny_policy
-
-
-@pytest.fixture(scope="module")
-def scorer(tiny_scorer_dir):
-    return load_scorer(str(tiny_scorer_dir))
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return ArithBench()
 
 
 def _ctx(policy, bench, *, budget=1, seed=0, temperature=0.7, scorer=None):

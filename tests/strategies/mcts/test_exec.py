@@ -1,5 +1,5 @@
 """MCTS with execution rewards against independent sampling at an equal budget, on a real
-tiny LM and real sandboxed execution (see ``tests/_mcts_env.py`` for why this task set).
+tiny LM and real sandboxed execution (see ``tests/strategies/mcts/_env.py`` for why this task set).
 
 Fixed seeds; both assertions can fail. ``mcts > independent`` fails for a search whose UCT
 prefers low values (measured: 8/32 against 14/32). A tree also helps through diversity
@@ -21,7 +21,7 @@ from restrl_eval.backends import GenerationRequest, load_policy  # noqa: E402
 from restrl_eval.execution import Executor  # noqa: E402
 from restrl_eval.strategies.base import task_seed  # noqa: E402
 from restrl_eval.strategies.mcts import ExecutionEvaluator, MCTSConfig, SearchProblem, search_many  # noqa: E402
-from tests._mcts_env import BitsBench, build_bits_lm  # noqa: E402
+from tests.strategies.mcts._env import BitsBench, build_bits_lm  # noqa: E402
 
 BUDGET, TEMPERATURE, MAX_TOKENS, SEED = 30, 0.7, 24, 0
 

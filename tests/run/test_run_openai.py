@@ -11,7 +11,7 @@ from restrl_eval.cli.main import cli
 
 
 def _texts(run_dir: Path) -> list[str]:
-    rows = [json.loads(l) for l in (run_dir / "samples.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     return [r.get("text", r.get("code")) for r in rows]
 
 

@@ -6,11 +6,8 @@ import dataclasses
 
 import pytest
 
-from tests._run_bench import ArithBench
-
 pytest.importorskip("torch")
 
-from restrl_eval.backends import load_scorer  # noqa: E402
 from restrl_eval.strategies import (  # noqa: E402
     Cost,
     SamplingParams,
@@ -21,16 +18,6 @@ from restrl_eval.strategies import (  # noqa: E402
 )
 
 MAX_TOKENS = 24
-
-
-@pytest.fixture(scope="module")
-def scorer(tiny_scorer_dir):
-    return load_scorer(str(tiny_scorer_dir))
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return ArithBench()
 
 
 def _ctx(policy, bench, scorer, budget, seed=0, max_tokens=MAX_TOKENS):
