@@ -1,12 +1,13 @@
 """Speed of ``restrl-eval evaluate`` against ``evalplus.evaluate`` and against the floor.
 
 The floor is the time the same programs need on the same inputs with no harness at all: a
-bare loop in ``--workers`` plain processes (no sandbox, no process per sample, no budgets,
-no output encoding), each phase (base, then plus) executing the program afresh and
-calling it on the phase's inputs in order until the first wrong output or exception, as
-evalplus' fast check stops. The one piece of harness it keeps is evalplus' per-call
-alarm, ``max(1 s, 4 x ground-truth time)``: without it a sample that loops forever would
-never end, and evalplus and restrl wait out that same limit. Outputs are decided by
+bare loop in ``--workers`` plain processes (no sandbox, no process per sample, no output
+encoding), each phase (base, then plus) executing the program afresh and calling it on
+the phase's inputs in order until the first wrong output or exception, as evalplus' fast
+check stops. What it keeps of evalplus' limits is what decides which inputs run at all:
+the per-call alarm, ``max(1 s, 4 x ground-truth time)`` (without it a sample that loops
+forever would never end), and the phase budget, ``min(60, sum of limits) + 2`` s, checked
+between calls (where evalplus kills a slow phase, the floor stops it too: same inputs). Outputs are decided by
 restrl's copy of evalplus' rules (``oracle.compare``); an expected output stored only as
 a digest (too large to keep) counts as matched. Samples run longest task first, as restrl
 schedules them.
@@ -130,8 +131,10 @@ def _alarm(signum: int, frame: Any) -> None:
 def _floor_phase(program: str, task: dict[str, Any], phase: str) -> None:
     from restrl_eval.benchmarks.evalplus.oracle import FAIL, compare
 
+    start = time.perf_counter()
     inputs = copy.deepcopy(task[phase + "_inputs"])
     expected, limits, atol = task[phase + "_expected"], task[phase + "_limits"], task["atol"]
+    budget = min(60.0, sum(limits)) + 2.0
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
         try:
@@ -141,8 +144,11 @@ def _floor_phase(program: str, task: dict[str, Any], phase: str) -> None:
         except BaseException:
             return
         for i, inp in enumerate(inputs):
+            left = budget - (time.perf_counter() - start)
+            if left <= 0:
+                return
             try:
-                signal.setitimer(signal.ITIMER_REAL, limits[i])
+                signal.setitimer(signal.ITIMER_REAL, min(limits[i], left))
                 try:
                     out = fn(*inp)
                 finally:

@@ -23,7 +23,7 @@ from restrl_eval.strategies.base import (
     StrategyError,
     strategy,
 )
-from restrl_eval.strategies.common import best_index, clean_score, draw_candidates_many, scorer_problem
+from restrl_eval.strategies.common import best_index, clean_score, draw_candidates_many, scorer_problem, split_steps
 from restrl_eval.strategies.scoring import TaskScorer
 
 __all__ = ["OutcomeBestOfN", "ProcessBestOfN", "PRM_AGGREGATIONS"]
@@ -115,8 +115,24 @@ class ProcessBestOfN:
                 scores.append(None)
                 scored.append(_with_scores(c, prm=None, prm_steps=[]))
                 continue
-            s = clean_score(aggregate(step_scores, how=self.agg, scale=scale))
+            given = given_steps(c.code, task.prompt)
+            own = step_scores[given:] or step_scores
+            s = clean_score(aggregate(own, how=self.agg, scale=scale))
             scores.append(s)
-            scored.append(_with_scores(c, prm=s, prm_steps=step_scores))
+            scored.append(_with_scores(c, prm=s, prm_steps=step_scores, prm_given_steps=given))
         meter.scored(ts.calls, ts.tokens)
         return scored, scores
+
+
+def given_steps(code: str, prompt: str) -> int:
+    """How many leading steps of ``code`` lie inside the task's ``prompt`` (a completion-style
+    program repeats its signature and docstring). Those states are the same for every
+    candidate, so their scores cannot rank candidates; under ``min`` or ``prod`` they could
+    only mask the steps that differ (a low score on the docstring ties the whole pool)."""
+    steps = split_steps(code)
+    n = 0
+    for i in range(1, len(steps) + 1):
+        if not prompt.startswith("\n".join(steps[:i]) + "\n"):
+            break
+        n = i
+    return n

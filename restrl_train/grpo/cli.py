@@ -57,6 +57,7 @@ def grpo(ctx: click.Context, **opts: Any) -> None:
     from click.core import ParameterSource
 
     from restrl_eval.benchmarks import BenchmarkError
+    from restrl_train.data.records import eval_benchmark_names, eval_data_warning
     from restrl_train.grpo.rounds import StageConflict, run_rounds
     from restrl_train.grpo.sampler import load_problems
 
@@ -77,6 +78,10 @@ def grpo(ctx: click.Context, **opts: Any) -> None:
         raise click.UsageError("--iterations and --n-samples must be >= 1, --num-generations >= 2")
     try:
         problems = load_problems(cfg.tasks, cfg.bench, cfg.limit, style=cfg.prompt_style)
+        warning = eval_data_warning(eval_benchmark_names(cfg.bench, [p.task_id for p in problems]),
+                                    "GRPO training problems")
+        if warning:
+            click.secho(f"WARNING: {warning}", err=True, fg="yellow")
         last = run_rounds(cfg, problems, say=lambda m: click.echo(m, err=True))
     except (BenchmarkError, StageConflict) as exc:
         click.echo(f"error: {exc}", err=True)

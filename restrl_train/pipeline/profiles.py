@@ -34,7 +34,7 @@ def shipped_profiles() -> list[str]:
 def _read(spec: str) -> tuple[str, dict[str, Any]]:
     """(label for errors, raw dict) of a file path or a shipped profile name."""
     path = Path(spec).expanduser()
-    if path.suffix.lower() in _SUFFIXES or path.exists():
+    if path.suffix.lower() in _SUFFIXES or path.is_file():  # a directory named like a profile is not one
         if not path.is_file():
             raise ProfileError(f"{spec}: no such file (shipped profiles: {', '.join(shipped_profiles())})")
         try:
@@ -61,9 +61,8 @@ def _resolve(spec: str, seen: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]
         raise ProfileError(f"{label}: field 'base': expected a profile name or file, got {base!r}")
     if base in seen or base == spec:
         raise ProfileError(f"{label}: field 'base': {base!r} leads back to itself")
-    if "/" not in base and not base.endswith(_SUFFIXES):
-        pass
-    elif not Path(base).is_absolute():  # a relative base file is relative to the file naming it
+    is_file = "/" in base or base.endswith(_SUFFIXES)
+    if is_file and not Path(base).is_absolute() and Path(label).is_file():  # relative to the file naming it
         base = str(Path(label).parent / base)
     _, parent = _resolve(base, (*seen, spec))
     return label, merge_config(parent, data)

@@ -106,7 +106,8 @@ def _table2(ctx: StageContext, budget: int, label: str) -> str:
 
 def _policies(ctx: StageContext, kw: dict[str, Any]) -> str:
     base = per_task(ctx.inputs["sample"]["runs"])
-    runs = ctx.inputs["grpo"].get("runs") or {}
+    stored = ctx.inputs["grpo"].get("runs") or {}
+    runs = {m: stored[m] for m in ctx.cfg.grpo.methods if m in stored}  # the profile's order
     scores = {"policy (before RL)": base, **{m: per_task(r) for m, r in runs.items()}}
     rows = [[name, _f(float(s.mean())), int(s.size)] for name, s in scores.items()]
     lines = [_md(["policy", "sampling pass@1 (mean over seeds)", "tasks"], rows), ""]
@@ -123,8 +124,9 @@ def _policies(ctx: StageContext, kw: dict[str, Any]) -> str:
 
 def _verifiers(ctx: StageContext) -> tuple[str, dict[str, Any]]:
     rows, out = [], {}
-    for kind, path in (ctx.inputs["verifiers"].get("reports") or {}).items():
-        m = verifier_metrics(path)
+    reports = ctx.inputs["verifiers"].get("reports") or {}
+    for kind in (k for k in ("vm", "orm", "prm") if k in reports):  # a fixed order (records are stored sorted)
+        m = verifier_metrics(reports[kind])
         out[kind] = m
         ci = m["auc_ci"]
         bon = "; ".join(f"best-of-{b['n']}: {_f(b.get('scorer'))} (random {_f(b.get('random'))}, oracle "

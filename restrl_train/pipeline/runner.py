@@ -212,10 +212,10 @@ def _run_stage(stage: Stage, ctx: StageContext, record: dict[str, Any], events: 
 
 def stage_records(out: Path) -> dict[str, dict[str, Any]]:
     """The current record of every stage of the pipeline in ``out`` (what ``pipeline.json`` points at)."""
-    index = _read_json(out / "pipeline.json") or {}
+    index = (_read_json(out / "pipeline.json") or {}).get("stages") or {}
     records = {}
-    for name, entry in (index.get("stages") or {}).items():
-        rec = _read_json(Path(entry["dir"]) / RECORD)
+    for name in (s.name for s in STAGES if s.name in index):  # in pipeline order
+        rec = _read_json(Path(index[name]["dir"]) / RECORD)
         if rec is not None:
             records[name] = rec
     return records

@@ -82,6 +82,15 @@ def _decoding_identity(cfg: PipelineConfig) -> dict[str, Any]:
     return {k: v for k, v in asdict(cfg.decoding).items() if k not in ("isolate", "workers")}
 
 
+def _flags(options: Mapping[str, Any]) -> list[str]:
+    """``{name: value}`` as command-line options; booleans as ``--name`` / ``--no-name``."""
+    out: list[str] = []
+    for k, v in options.items():
+        flag = k.replace("_", "-")
+        out += [f"--{flag}" if v else f"--no-{flag}"] if isinstance(v, bool) else [f"--{flag}", str(v)]
+    return out
+
+
 def _limit(n: int) -> list[str]:
     return ["--limit", str(n)] if n else []
 
@@ -167,9 +176,7 @@ def _grpo_steps(ctx: StageContext) -> Iterator[Step]:
                 cfg.decoding.prompt_style, "--model", model, "--out", str(ctx.dir / method), "--iterations",
                 str(g.iterations), "--seed", str(cfg.seed), "--max-completion-length", str(cfg.decoding.max_tokens),
                 "--workers", str(cfg.decoding.workers)]
-        for k, v in g.options.items():
-            flag = "--" + k.replace("_", "-")
-            argv += ([flag] if v is True else ["--no-" + k.replace("_", "-")]) if isinstance(v, bool) else [flag, str(v)]
+        argv += _flags(g.options)
         yield Step(f"train-{method}", "restrl-train", tuple(argv))
     for method in g.methods:
         policy = _final_policy(ctx, method)
@@ -247,8 +254,7 @@ def _verifier_steps(ctx: StageContext) -> list[Step]:
         v = getattr(ctx.cfg.verifiers, kind)
         data = [x for name in v.data for x in ("--data", files[name])]
         argv = [kind, *data, "--base", base, "--out", str(ctx.dir / kind), "--seed", str(ctx.cfg.seed)]
-        for k, val in v.options.items():
-            argv += ["--" + k.replace("_", "-"), str(val)]
+        argv += _flags(v.options)
         steps.append(Step(f"train-{kind}", "restrl-train", tuple(argv)))
         steps.append(Step(f"eval-{kind}", "restrl-train", (
             "eval-scorer", "--scorer", str(ctx.dir / kind), *data, "--out", str(ctx.dir / f"{kind}_eval.json"))))

@@ -230,8 +230,13 @@ def train_sft(cfg: SFTConfig) -> SFTResult:
 
         torch.set_num_threads(cfg.threads)
     records = load_records(cfg.data, cfg.data_limit)
+    settings = cfg.result_settings()
+    warning = _eval_set_warning(cfg.data)
+    if warning:
+        log.warning("%s", warning)
+        settings["eval_data_warning"] = warning  # recorded next to the weights, not in the digest
     out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG).write_text(json.dumps(cfg.result_settings(), indent=1, sort_keys=True), encoding="utf-8")
+    (out / CONFIG).write_text(json.dumps(settings, indent=1, sort_keys=True), encoding="utf-8")
     tokenizer = _tokenizer(cfg, out, records)
     rows, skipped = encode_records(records, tokenizer, cfg.max_length)
     if not rows:
@@ -247,3 +252,13 @@ def train_sft(cfg: SFTConfig) -> SFTResult:
                        round(time.perf_counter() - t0, 2), resume)
     (out / SUMMARY).write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
     return result
+
+
+def _eval_set_warning(data: str) -> str | None:
+    """SFT on an evaluation benchmark's reference solutions (humaneval+, mini-test, ...)
+    makes every later score on that benchmark meaningless: say so and record it."""
+    from restrl_train.data.records import eval_benchmark_names, eval_data_warning
+
+    if Path(data).expanduser().exists() or data.endswith((".jsonl", ".json")):
+        return None  # a record file: its provenance is the user's
+    return eval_data_warning(eval_benchmark_names(data), "SFT data")

@@ -179,3 +179,35 @@ def test_blank_and_duplicate_candidates_get_the_same_scores_in_every_strategy(sc
         assert got[2] is None and got[4] is None  # blank programs: never scored, ranked last
         assert got[0] == got[1] is not None  # the duplicate reuses the score
         assert sol.index in (0, 3)
+
+
+class _StepTable:
+    """A PRM read from a table: prompt lines score low, body lines by the table."""
+
+    probabilities = True
+    problem_field = "prompt"
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+
+    def score_steps(self, problem, steps):
+        return [self.table.get(line.strip(), 0.05) for line in steps]
+
+
+def test_prm_ranks_on_the_steps_after_the_prompt():
+    """A completion-style program repeats the task prompt; with agg=min a low score on a
+    docstring line tied every candidate (the first one won). Only the body decides now."""
+    from restrl_eval.benchmarks import Task
+    from restrl_eval.strategies.base import Candidate, CostMeter
+    from restrl_eval.strategies.best_of_n import ProcessBestOfN, given_steps
+
+    prompt = 'def f(x):\n    """Return x + 1."""\n'
+    task = Task("t/0", prompt)
+    wrong, right = prompt + "    return x + 2\n", prompt + "    return x + 1\n"
+    assert given_steps(right, prompt) == 2 and given_steps("    return 1\n", prompt) == 0
+    scorer = _StepTable({"return x + 2": 0.3, "return x + 1": 0.9})
+    ctx = _ctx(None, scorer, 2)
+    cands = [Candidate(wrong, wrong), Candidate(right, right)]
+    scored, scores = ProcessBestOfN(agg="min")._rank(scorer, task, cands, CostMeter(), ctx)
+    assert scores == [0.3, 0.9]
+    assert scored[1].scores["prm_given_steps"] == 2 and len(scored[1].scores["prm_steps"]) == 3

@@ -86,3 +86,10 @@ def test_print_config_is_the_resolved_profile():
     data = json.loads(res.output)
     assert data["name"] == "mini-quick" and data["seed"] == 7
     assert data["decoding"] == dataclasses.asdict(load_profile("mini").decoding)
+
+
+def test_a_directory_named_like_a_profile_is_not_the_profile(tmp_path, monkeypatch):
+    (tmp_path / "mini").mkdir()  # e.g. an output directory left in the working directory
+    monkeypatch.chdir(tmp_path)
+    assert load_profile("mini-quick").name == "mini-quick"  # its base: mini is still the shipped one
+    assert load_profile("mini").name == "mini"

@@ -113,9 +113,13 @@ def test_killed_stage_resumes_without_redoing_finished_commands(first_run):
                              "verifiers"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
     steps = vdir / "steps.jsonl"
-    while time.time() < deadline and proc.poll() is None:
-        if steps.is_file() and "train-vm" in steps.read_text():
-            break
+    while time.time() < deadline and proc.poll() is None:  # the new attempt has finished its VM training
+        try:
+            running = json.loads((vdir / "stage.json").read_text())["status"] == "running"
+            if running and "train-vm" in steps.read_text():
+                break
+        except (OSError, ValueError, KeyError):
+            pass
         time.sleep(0.2)
     assert proc.poll() is None, "the verifiers stage finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
