@@ -68,10 +68,15 @@ class Benchmark(abc.ABC):
         """All tasks, in the benchmark's canonical order."""
 
     def task(self, task_id: str) -> Task:
-        for t in self.tasks():
-            if t.task_id == task_id:
-                return t
-        raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}")
+        """The task ``task_id``. Default: an id index over ``tasks()``, built on first use
+        (a benchmark's task list does not change after construction)."""
+        index = self.__dict__.get("_task_index")
+        if index is None:
+            index = self.__dict__["_task_index"] = {t.task_id: t for t in self.tasks()}
+        try:
+            return index[task_id]
+        except KeyError:
+            raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}") from None
 
     @abc.abstractmethod
     def prompt(self, task: Task, style: str = "completion") -> str:

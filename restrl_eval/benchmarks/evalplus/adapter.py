@@ -55,7 +55,6 @@ class EvalPlusBenchmark(Benchmark):
         self.dataset: Dataset = load_dataset(family, data_dir)
         self.truth_cache = TruthCache(self.dataset)
         self._tasks = [self._task(p) for p in self.dataset.problems.values()]
-        self._by_id = {t.task_id: t for t in self._tasks}
         if chunk_s is not None and not float(chunk_s) > 0:
             raise BenchmarkError(f"{self.name}: chunk_s must be positive seconds (judge_chunks.py)")
         # chunk_s: split long plus phases across workers (judge_chunks.py); off by default (parity)
@@ -70,11 +69,6 @@ class EvalPlusBenchmark(Benchmark):
     def tasks(self) -> list[Task]:
         return list(self._tasks)
 
-    def task(self, task_id: str) -> Task:
-        try:
-            return self._by_id[task_id]
-        except KeyError:
-            raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}") from None
 
     def prompt(self, task: Task, style: str = "completion") -> str:
         """``completion``: evalplus' direct-completion prompt (the stripped problem plus a

@@ -75,18 +75,8 @@ class MiniBenchmark(Benchmark):
                            "difficulty": t.difficulty})
                 for t in self.mini_tasks]
 
-    @cached_property
-    def _by_id(self) -> dict[str, Task]:
-        return {t.task_id: t for t in self._tasks}
-
     def tasks(self) -> list[Task]:
         return list(self._tasks)
-
-    def task(self, task_id: str) -> Task:
-        try:
-            return self._by_id[task_id]
-        except KeyError:
-            raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}") from None
 
     def data_hash(self) -> str:
         return splits_hash(self.mini_tasks)
