@@ -196,27 +196,10 @@ class Zygote:
             _remove_tree(wd)
         return report
 
-    def _supervise(self, pid, t0, lim, stdin_data, in_w, out_r, err_r, msg_r):
-        out, err = _Capture(int(lim["output_bytes"])), _Capture(int(lim["output_bytes"]))
-        msgs = _Messages(int(lim["message_bytes"]))
-        deadline = t0 + float(lim["timeout_s"])
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
-        poller = select.poll()
-        readers = {out_r: out, err_r: err, msg_r: msgs}
-        for fd in readers:
-            poller.register(fd, select.POLLIN)
-        if pidfd is not None:
-            poller.register(pidfd, select.POLLIN)
-        pending = memoryview(stdin_data)
-        if pending:
-            os.set_blocking(in_w, False)
-            poller.register(in_w, select.POLLOUT)
-        else:
-            os.close(in_w)
-            in_w = -1
+    def _poll(self, pid, pidfd, poller, readers, deadline, pending, in_w):
+        """Feed stdin, collect output, and wait for the child's exit, its wall-clock
+        deadline or a per-call watchdog expiry (``_child.make_watch``), whichever comes first.
+        Returns ``(timed_out, call_timed_out, status, rusage, in_w)``."""
         timed_out = exited = call_timed_out = False
         status = rusage = None
         watch, unpack = self.watch, _WATCH.unpack_from
@@ -256,33 +239,41 @@ class Zygote:
                 exited = wpid != 0
             if exited:
                 break
+        return timed_out, call_timed_out, status, rusage, in_w
+
+    def _supervise(self, pid, t0, lim, stdin_data, in_w, out_r, err_r, msg_r):
+        out, err = _Capture(int(lim["output_bytes"])), _Capture(int(lim["output_bytes"]))
+        msgs = _Messages(int(lim["message_bytes"]))
+        deadline = t0 + float(lim["timeout_s"])
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        poller = select.poll()
+        readers = {out_r: out, err_r: err, msg_r: msgs}
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        pending = memoryview(stdin_data)
+        if pending:
+            os.set_blocking(in_w, False)
+            poller.register(in_w, select.POLLOUT)
+        else:
+            os.close(in_w)
+            in_w = -1
+        timed_out, call_timed_out, status, rusage, in_w = self._poll(
+            pid, pidfd, poller, readers, deadline, pending, in_w)
         if in_w != -1:
             os.close(in_w)
         if timed_out:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _kill(pid)
         if status is None:
             _, status, rusage = os.wait4(pid, 0)
         wall = time.monotonic() - t0
         if pidfd is not None:
             os.close(pidfd)
-        # drain what the child wrote before it ended (descendants may still hold the pipes)
-        for fd, sink in readers.items():
-            os.set_blocking(fd, False)
-            for _ in range(64):
-                try:
-                    data = os.read(fd, 65536)
-                except (BlockingIOError, OSError):
-                    break
-                if not data:
-                    break
-                sink.add(data)
+        _drain(readers)
         try:
             os.killpg(pid, signal.SIGKILL)  # leftovers of the job's own group
         except OSError:
@@ -302,6 +293,29 @@ class Zygote:
             "messages": msgs.data.decode("utf-8", "replace"),
             "message_overflow": msgs.overflow,
         }
+
+
+def _kill(pid):
+    """SIGKILL the job's process group, then the job itself (it may have left the group)."""
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):
+        try:
+            kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _drain(readers):
+    """Read what the child wrote before it ended (descendants may still hold the pipes)."""
+    for fd, sink in readers.items():
+        os.set_blocking(fd, False)
+        for _ in range(64):
+            try:
+                data = os.read(fd, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not data:
+                break
+            sink.add(data)
 
 
 def _self_test_seccomp():

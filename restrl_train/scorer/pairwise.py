@@ -5,7 +5,7 @@ Why: best-of-N and MCTS only ever compare programs of ONE problem, but the point
 a pool of 8 judged programs of one problem contributes 8 independent targets, and the
 ranking among them is learned only as a side effect. On the ``mini`` benchmark that
 pointwise loss alone reached a held-out within-problem AUC of only about 0.6 in the
-budget a laptop pipeline allows (see /work/exp/VERIFIER_FINDINGS.md). The pairwise term
+budget a laptop pipeline allows (see results/notes/mini-verifiers.md). The pairwise term
 is the Bradley-Terry (RankNet) loss ``softplus(-(z_i - z_j))`` over the pairs of one
 problem whose targets differ (``i`` the better), the loss TRL's ``RewardTrainer`` uses on
 chosen/rejected pairs, here formed inside each batch. It needs batches that hold several
