@@ -78,9 +78,15 @@ class Benchmark(abc.ABC):
         except KeyError:
             raise BenchmarkError(f"{self.name}: unknown task id {task_id!r}") from None
 
-    @abc.abstractmethod
     def prompt(self, task: Task, style: str = "completion") -> str:
-        """The model's input. ``style`` is ``completion`` or ``chat`` (instruction text)."""
+        """The model's input. ``style`` is ``completion`` (``task.prompt``, continued by the
+        model) or ``chat`` (``task.instruction``, an instruction for chat models; ``instruct``
+        is its alias). Benchmarks whose reference harness shapes the text override this."""
+        if style == "completion":
+            return task.prompt
+        if style in ("chat", "instruct"):
+            return task.instruction
+        raise BenchmarkError(f"{self.name}: unknown prompt style {style!r} (completion, chat)")
 
     @abc.abstractmethod
     def extract_code(self, task: Task, text: str) -> str:

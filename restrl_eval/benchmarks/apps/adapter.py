@@ -159,13 +159,6 @@ class AppsBenchmark(Benchmark):
         p = self.problem(task)
         return format_prompt(p.question, p.starter_code, bool(p.fn_name), self.prompt_style)
 
-    def prompt(self, task: Task, style: str = "completion") -> str:
-        if style == "chat":
-            return task.instruction
-        if style == "completion":
-            return task.prompt
-        raise BenchmarkError(f"unknown prompt form {style!r} (completion or chat)")
-
     def extract_code(self, task: Task, text: str) -> str:
         return extract_program(text, self.formatted(task))
 

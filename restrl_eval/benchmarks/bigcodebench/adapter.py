@@ -124,13 +124,6 @@ class BigCodeBench(Benchmark):
             return f"{INSTRUCTION_PREFIX}\n```\n{raw.strip()}\n```\n"
         return f"{INSTRUCTION_PREFIX}\n{raw.strip()}\n"
 
-    def prompt(self, task: Task, style: str = "completion") -> str:
-        if style == "completion":
-            return task.prompt
-        if style == "chat":
-            return task.instruction
-        raise BenchmarkError(f"{self.name}: prompt style must be completion or chat, not {style!r}")
-
     def response_prefix(self, task: Task | None = None) -> str:
         """The assistant prefill bigcodebench uses with chat models (before a ```python fence)."""
         return RESPONSE_PREFIX

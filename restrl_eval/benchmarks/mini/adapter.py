@@ -81,15 +81,6 @@ class MiniBenchmark(Benchmark):
     def data_hash(self) -> str:
         return splits_hash(self.mini_tasks)
 
-    def prompt(self, task: Task, style: str = "completion") -> str:
-        """``completion``: signature + docstring, continued by the body (what the tiny
-        policy is trained on); ``chat``: an instruction holding that text."""
-        if style == "completion":
-            return task.prompt
-        if style in ("chat", "instruct"):
-            return task.instruction
-        raise BenchmarkError(f"{self.name}: unknown prompt style {style!r} (completion, chat)")
-
     def extract_code(self, task: Task, text: str) -> str:
         """A fenced block is unwrapped; text that defines the entry point is the program;
         otherwise it is a body continuing the prompt, cut at its first unindented line
