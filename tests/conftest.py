@@ -60,30 +60,13 @@ def tiny_server_url(tiny_lm_dir: str, tmp_path_factory: pytest.TempPathFactory):
     Yields the base URL (``http://127.0.0.1:PORT/v1``); the served model id is the
     checkpoint path. The server is stopped (SIGTERM) at the end of the session.
     """
-    import os
     import subprocess
-    import sys
-    import threading
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    log_path = tmp_path_factory.mktemp("tiny_server") / "stderr.log"
-    log_file = open(log_path, "w")  # noqa: SIM115 (open for the session; a pipe could fill and block the server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "restrl_eval.cli.main", "serve", "--model", tiny_lm_dir,
-         "--port", "0", "--device", "cpu"],
-        stdout=subprocess.PIPE, stderr=log_file, text=True, env=env,
-    )
-    first_line: list[str] = []
-    reader = threading.Thread(target=lambda: first_line.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout=120)
-    if not first_line or " on http" not in first_line[0]:
-        proc.kill()
-        proc.wait(timeout=10)
-        log_file.close()
-        pytest.fail(f"restrl-eval serve did not start: {first_line} {log_path.read_text()[-2000:]}")
+    from tests._serve import start_serve
+
+    proc, url = start_serve(tiny_lm_dir, tmp_path_factory.mktemp("tiny_server") / "stderr.log", timeout=120)
     try:
-        yield first_line[0].split(" on ", 1)[1].strip()
+        yield url
     finally:
         proc.terminate()
         try:
@@ -91,4 +74,3 @@ def tiny_server_url(tiny_lm_dir: str, tmp_path_factory: pytest.TempPathFactory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log_file.close()

@@ -4,10 +4,8 @@ flight: every request still gets exactly its own answer, the one a single server
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ from click.testing import CliRunner
 
 from restrl_eval.backends import BackendError, GenerationRequest, load_policy
 from restrl_eval.cli.main import cli
+from tests._serve import start_serve
 
 pytest.importorskip("httpx")
 pytest.importorskip("transformers")
@@ -26,21 +25,7 @@ PROMPTS = ["Write a function that returns the sum of a list.", "Hi", "Parse an I
 
 
 def _serve(model_dir: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``restrl-eval serve`` in a subprocess on a free port; its URL from the first stdout line."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    log = open(log_path, "w")  # noqa: SIM115 (the server's lifetime; a pipe could fill and block it)
-    proc = subprocess.Popen([sys.executable, "-m", "restrl_eval.cli.main", "serve", "--model", model_dir,
-                             "--port", "0", "--device", "cpu", "--threads", "1"],
-                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout=180)
-    if not line or " on http" not in line[0]:
-        proc.kill()
-        proc.wait(timeout=10)
-        pytest.fail(f"restrl-eval serve did not start: {line} {log_path.read_text()[-2000:]}")
-    return proc, line[0].split(" on ", 1)[1].strip()
+    return start_serve(model_dir, log_path, "--threads", "1", timeout=180)
 
 
 def _stop(proc: subprocess.Popen) -> None:

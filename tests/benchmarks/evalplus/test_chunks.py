@@ -2,8 +2,6 @@
 and the verdicts on a slice of the parity corpus, equal to the unchunked ones."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from restrl_eval.benchmarks import BenchmarkError, get_benchmark
@@ -39,17 +37,11 @@ def test_merge_keeps_the_first_failure_by_input_order():
 
 @pytest.fixture(scope="module")
 def benches(tmp_path_factory):
-    saved = os.environ.get("RESTRL_CACHE_DIR")
-    os.environ["RESTRL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # module scope: the function-scoped monkeypatch cannot serve
+        mp.setenv("RESTRL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         plain, chunked = get_benchmark("humaneval+"), get_benchmark("humaneval+", chunk_s=1e-4)
         with Executor(workers=2, preload=plain.preload) as ex:
             yield plain, chunked, ex
-    finally:
-        if saved is None:
-            os.environ.pop("RESTRL_CACHE_DIR", None)
-        else:
-            os.environ["RESTRL_CACHE_DIR"] = saved
 
 
 def _key(v):

@@ -3,8 +3,6 @@ verdicts (checked against evalplus itself by the slow parity test) and the ways 
 program might fake a pass, each of which must fail."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from restrl_eval.benchmarks import get_benchmark
@@ -13,17 +11,11 @@ from restrl_eval.execution import Executor
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    saved = os.environ.get("RESTRL_CACHE_DIR")
-    os.environ["RESTRL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # module scope: the function-scoped monkeypatch cannot serve
+        mp.setenv("RESTRL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         he, mbpp = get_benchmark("humaneval+"), get_benchmark("mbpp+")
         with Executor(workers=2, preload=he.preload) as ex:
             yield he, mbpp, ex
-    finally:
-        if saved is None:
-            os.environ.pop("RESTRL_CACHE_DIR", None)
-        else:
-            os.environ["RESTRL_CACHE_DIR"] = saved
 
 
 def judge(bench, ex, task_id, bodies):
